@@ -1,0 +1,167 @@
+//! Domain errors shared by every module, and the one place where they become HTTP responses.
+//!
+//! A handler returns `Err(AppError)`; `IntoResponse` only records the error in the response's
+//! extensions. The `render_errors` middleware (see `web.rs`) then writes it in the shape the
+//! caller speaks — HTML page, JSON API error or FHIR OperationOutcome — in the caller's language.
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// A message for a person: a catalogue key plus named arguments, rendered in their language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Msg {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Msg {
+    pub fn new(key: &'static str) -> Self {
+        Msg {
+            key,
+            args: Vec::new(),
+        }
+    }
+    pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.args.push((name, value.into()));
+        self
+    }
+}
+
+/// A refusal tied to one input field, shown beside that field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub msg: Msg,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, msg: Msg) -> Self {
+        FieldError {
+            field: field.into(),
+            msg,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("not found: {0:?}")]
+    NotFoundBecause(Msg),
+    #[error("sign-in required")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("bad request: {0:?}")]
+    BadRequest(Msg),
+    #[error("conflict: {0:?}")]
+    Conflict(Msg),
+    #[error("too many attempts")]
+    RateLimited,
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => AppError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                AppError::Conflict(Msg::new("error.duplicate"))
+            }
+            _ => AppError::Db(e),
+        }
+    }
+}
+
+impl AppError {
+    pub fn invalid(field: &str, msg: Msg) -> Self {
+        AppError::Invalid(vec![FieldError::new(field, msg)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound | AppError::NotFoundBecause(_) => StatusCode::NOT_FOUND,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable machine code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound | AppError::NotFoundBecause(_) => "not_found",
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden => "forbidden",
+            AppError::Invalid(_) => "invalid",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Conflict(_) => "conflict",
+            AppError::RateLimited => "rate_limited",
+            AppError::Db(_) | AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The person-facing message; never carries database text.
+    pub fn msg(&self) -> Msg {
+        match self {
+            AppError::NotFound => Msg::new("error.not_found"),
+            AppError::Unauthorized => Msg::new("error.unauthorized"),
+            AppError::Forbidden => Msg::new("error.forbidden"),
+            AppError::Invalid(_) => Msg::new("error.invalid"),
+            AppError::BadRequest(m) | AppError::Conflict(m) | AppError::NotFoundBecause(m) => {
+                m.clone()
+            }
+            AppError::RateLimited => Msg::new("error.rate_limited"),
+            AppError::Db(_) | AppError::Internal(_) => Msg::new("error.internal"),
+        }
+    }
+
+    pub fn fields(&self) -> &[FieldError] {
+        match self {
+            AppError::Invalid(f) => f,
+            _ => &[],
+        }
+    }
+}
+
+/// What the error-rendering middleware finds in a response's extensions.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub msg: Msg,
+    pub fields: Vec<FieldError>,
+    /// Internal detail for the log only (5xx).
+    pub detail: Option<String>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let detail = match &self {
+            AppError::Db(e) => Some(e.to_string()),
+            AppError::Internal(s) => Some(s.clone()),
+            _ => None,
+        };
+        let report = ErrorReport {
+            status: self.status(),
+            code: self.code(),
+            msg: self.msg(),
+            fields: self.fields().to_vec(),
+            detail,
+        };
+        let mut resp = report.status.into_response();
+        resp.extensions_mut().insert(report);
+        resp
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,102 @@
+//! Versioned schema migrations, contributed by each module and run at start-up.
+//!
+//! A migration has one body of DDL that both backends accept, or a per-dialect body where
+//! they differ (auto-increment, triggers). Version numbers are the same on both backends:
+//! platform owns 1–99, registry 100–199, each later module the next hundred.
+use crate::db::{Backend, Db};
+use crate::with_db;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+impl Migration {
+    /// A migration whose SQL is the same on both backends.
+    pub const fn same(version: i64, name: &'static str, sql: &'static str) -> Self {
+        Migration {
+            version,
+            name,
+            sqlite: sql,
+            postgres: sql,
+        }
+    }
+
+    pub fn sql(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.postgres,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("migration {version} ({name}) failed: {source}")]
+    Failed {
+        version: i64,
+        name: &'static str,
+        source: sqlx::Error,
+    },
+    #[error("two migrations share version {0}")]
+    DuplicateVersion(i64),
+    #[error("database error while migrating: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error(
+        "the database has migration {0}, which this build does not know: is it an older binary?"
+    )]
+    Unknown(i64),
+}
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+
+/// Apply every migration not yet applied, each in its own transaction, in version order.
+/// Returns the versions applied now.
+pub async fn run(db: &Db, migrations: &[Migration], now: &str) -> Result<Vec<i64>, MigrateError> {
+    let mut sorted: Vec<Migration> = migrations.to_vec();
+    sorted.sort_by_key(|m| m.version);
+    for w in sorted.windows(2) {
+        if w[0].version == w[1].version {
+            return Err(MigrateError::DuplicateVersion(w[0].version));
+        }
+    }
+    with_db!(db, pool => sqlx::query(CREATE_TABLE).execute(pool).await.map(|r| r.rows_affected()))?;
+    let done = applied(db).await?;
+    if let Some(v) = done
+        .iter()
+        .find(|v| !sorted.iter().any(|m| m.version == **v))
+    {
+        return Err(MigrateError::Unknown(*v));
+    }
+    let backend = db.backend();
+    let mut now_applied = Vec::new();
+    for m in sorted.iter().filter(|m| !done.contains(&m.version)) {
+        let fail = |source| MigrateError::Failed {
+            version: m.version,
+            name: m.name,
+            source,
+        };
+        with_db!(db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::raw_sql(m.sql(backend)).execute(&mut *tx).await.map_err(fail)?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        now_applied.push(m.version);
+    }
+    Ok(now_applied)
+}
+
+pub async fn applied(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
+    with_db!(db, pool => sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
+        .fetch_all(pool).await)
+}

@@ -1,0 +1,418 @@
+//! The platform's own pages and API: sign-in, sign-out, language, home, and the audit log
+//! (browse, filter, export) for administrators.
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde::Deserialize;
+
+use crate::audit::{self, Action, Actor, Event, Filter};
+use crate::auth::{self, Principal};
+use crate::error::AppError;
+use crate::i18n::{CatalogueSource, Locale};
+use crate::scope::Permission;
+use crate::state::Platform;
+use crate::web::{self, render, set_cookie, PageCtx, Shell, LANG_COOKIE, SESSION_COOKIE};
+
+pub fn catalogues() -> Vec<CatalogueSource> {
+    vec![
+        (
+            Locale::En,
+            "platform/en",
+            include_str!("../locales/en.toml"),
+        ),
+        (
+            Locale::ZhHans,
+            "platform/zh-Hans",
+            include_str!("../locales/zh-Hans.toml"),
+        ),
+        (
+            Locale::ZhHant,
+            "platform/zh-Hant",
+            include_str!("../locales/zh-Hant.toml"),
+        ),
+        (
+            Locale::Ug,
+            "platform/ug",
+            include_str!("../locales/ug.toml"),
+        ),
+    ]
+}
+
+pub fn routes() -> Router<Platform> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/settings/language", post(set_language))
+        .route("/admin/audit", get(audit_page))
+        .route("/admin/audit.csv", get(audit_csv))
+        .route("/api/v1/audit", get(audit_api))
+        .route("/healthz", get(web::healthz))
+        .route("/static/{name}", get(web::static_asset))
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    shell: Shell,
+    welcome: String,
+    scope: String,
+}
+
+async fn home(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+) -> Result<Response, AppError> {
+    let welcome = ctx.t.fmt("home.welcome", &[("name", &who.display_name)]);
+    let scope = match &who.scope_code {
+        None => ctx.t.get("home.scope_all").to_string(),
+        Some(code) => {
+            let name = org_name(&st, code, ctx.t.locale).await?;
+            ctx.t.fmt("home.scope", &[("scope", &name)])
+        }
+    };
+    render(&HomePage {
+        shell: Shell::new(ctx, &st, Some(&who)),
+        welcome,
+        scope,
+    })
+}
+
+/// An organisation's name in the reader's language, falling back to Chinese.
+pub async fn org_name(st: &Platform, code: &str, locale: Locale) -> Result<String, AppError> {
+    let row: Option<(String, String, String)> = crate::with_db!(&st.db, pool =>
+        sqlx::query_as("SELECT name_zh, name_ug, name_en FROM orgs WHERE code = $1").bind(code).fetch_optional(pool).await)?;
+    Ok(row
+        .map(|(zh, ug, en)| match locale {
+            Locale::Ug if !ug.is_empty() => ug,
+            Locale::En if !en.is_empty() => en,
+            _ => zh,
+        })
+        .unwrap_or_else(|| code.to_string()))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    shell: Shell,
+    username: String,
+    next: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct LoginQuery {
+    next: Option<String>,
+    out: Option<String>,
+}
+
+async fn login_page(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, AppError> {
+    let notice = q.out.map(|_| ctx.t.get("login.signed_out").to_string());
+    render(&LoginPage {
+        shell: Shell::new(ctx, &st, None),
+        username: String::new(),
+        next: safe_next(q.next.as_deref()),
+        error: None,
+        notice,
+    })
+}
+
+/// Only local paths are followed after sign-in, never another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    headers: axum::http::HeaderMap,
+    parts: ConnMeta,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let (ip, ua) = (parts.ip, parts.ua);
+    let now = st.clock.now();
+    let username = f.username.trim().to_string();
+    if !st.limiter.allowed(&ip, &username, now) {
+        return Err(AppError::RateLimited);
+    }
+    match auth::authenticate(&st.db, &username, &f.password, &ip, &ua).await? {
+        Some(p) => {
+            st.limiter.succeeded(&ip, &username);
+            auth::purge_expired_sessions(&st.db, &st.clock).await?;
+            let secret = auth::create_session(&st.db, &p.user_id, &st.clock, &ip, &ua).await?;
+            audit::record(
+                &st.db,
+                &st.clock,
+                &p,
+                Event {
+                    action: Action::SignIn,
+                    entity_type: "user",
+                    entity_id: &p.user_id,
+                    patient_id: None,
+                    detail: "",
+                },
+            )
+            .await?;
+            let _ = headers;
+            let mut resp = Redirect::to(&safe_next(f.next.as_deref())).into_response();
+            let h = resp.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(
+                    SESSION_COOKIE,
+                    &secret,
+                    Some(auth::SESSION_HOURS * 3600),
+                    true,
+                    st.config.secure_cookies,
+                ),
+            );
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(
+                    LANG_COOKIE,
+                    &p.locale,
+                    Some(31_536_000),
+                    true,
+                    st.config.secure_cookies,
+                ),
+            );
+            Ok(resp)
+        }
+        None => {
+            st.limiter.failed(&ip, &username, now);
+            let actor = Actor {
+                user_id: "",
+                username: &username,
+                role: "",
+                channel: "web",
+                ip: &ip,
+                user_agent: &ua,
+            };
+            audit::record_raw(
+                &st.db,
+                &st.clock,
+                actor,
+                Event {
+                    action: Action::SignInFailed,
+                    entity_type: "user",
+                    entity_id: "",
+                    patient_id: None,
+                    detail: "",
+                },
+            )
+            .await?;
+            let error = Some(ctx.t.get("login.failed").to_string());
+            let page = LoginPage {
+                shell: Shell::new(ctx, &st, None),
+                username,
+                next: safe_next(f.next.as_deref()),
+                error,
+                notice: None,
+            };
+            let mut resp = render(&page)?;
+            *resp.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+            Ok(resp)
+        }
+    }
+}
+
+/// Client address and user agent, for handlers that run before anyone is signed in.
+pub struct ConnMeta {
+    pub ip: String,
+    pub ua: String,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ConnMeta {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let (ip, ua) = web::client_meta(parts);
+        Ok(ConnMeta { ip, ua })
+    }
+}
+
+async fn logout(
+    State(st): State<Platform>,
+    who: Principal,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    if let Some(secret) = web::cookie(&headers, SESSION_COOKIE) {
+        auth::end_session(&st.db, secret).await?;
+    }
+    audit::record(
+        &st.db,
+        &st.clock,
+        &who,
+        Event {
+            action: Action::SignOut,
+            entity_type: "user",
+            entity_id: &who.user_id,
+            patient_id: None,
+            detail: "",
+        },
+    )
+    .await?;
+    let mut resp = Redirect::to("/login?out=1").into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", Some(0), true, st.config.secure_cookies),
+    );
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+struct LanguageForm {
+    lang: String,
+    back: Option<String>,
+}
+
+async fn set_language(
+    State(st): State<Platform>,
+    who: Principal,
+    Form(f): Form<LanguageForm>,
+) -> Result<Response, AppError> {
+    let locale = Locale::parse(&f.lang)
+        .ok_or_else(|| AppError::invalid("lang", crate::Msg::new("error.bad_request")))?;
+    auth::set_locale(&st.db, &who.user_id, locale.tag()).await?;
+    let mut resp = Redirect::to(&safe_next(f.back.as_deref())).into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            LANG_COOKIE,
+            locale.tag(),
+            Some(31_536_000),
+            true,
+            st.config.secure_cookies,
+        ),
+    );
+    Ok(resp)
+}
+
+const AUDIT_PAGE: i64 = 100;
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    shell: Shell,
+    entries: Vec<audit::Entry>,
+    f: Filter,
+    older: Option<String>,
+    export: String,
+}
+
+fn filter_query(f: &Filter) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("username", &f.username),
+        ("action", &f.action),
+        ("patient_id", &f.patient_id),
+        ("entity_type", &f.entity_type),
+        ("from", &f.from),
+        ("to", &f.to),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            q.append_pair(k, v);
+        }
+    }
+    q.finish()
+}
+
+async fn audit_page(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Query(f): Query<Filter>,
+) -> Result<Response, AppError> {
+    who.require(Permission::ReadAudit)?;
+    let entries = audit::list(&st.db, &f, AUDIT_PAGE).await?;
+    let base = filter_query(&f);
+    let older = (entries.len() as i64 == AUDIT_PAGE)
+        .then(|| entries.last().map(|e| format!("?{base}&before={}", e.id)))
+        .flatten();
+    let export = format!("/admin/audit.csv?{base}");
+    render(&AuditPage {
+        shell: Shell::new(ctx, &st, Some(&who)),
+        entries,
+        f,
+        older,
+        export,
+    })
+}
+
+/// Most rows one export returns; narrow the dates for more.
+const EXPORT_LIMIT: i64 = 100_000;
+
+async fn audit_csv(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(f): Query<Filter>,
+) -> Result<Response, AppError> {
+    who.require(Permission::ReadAudit)?;
+    let entries = audit::list(&st.db, &f, EXPORT_LIMIT).await?;
+    let detail = format!("{} entries; {}", entries.len(), filter_query(&f));
+    audit::record(
+        &st.db,
+        &st.clock,
+        &who,
+        Event {
+            action: Action::Export,
+            entity_type: "audit_log",
+            entity_id: "",
+            patient_id: None,
+            detail: &detail,
+        },
+    )
+    .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit.csv\"",
+            ),
+        ],
+        audit::to_csv(&entries),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct AuditApiQuery {
+    #[serde(flatten)]
+    f: Filter,
+    limit: Option<i64>,
+}
+
+async fn audit_api(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(q): Query<AuditApiQuery>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    who.require(Permission::ReadAudit)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let entries = audit::list(&st.db, &q.f, limit).await?;
+    Ok(Json(serde_json::json!({ "entries": entries })))
+}

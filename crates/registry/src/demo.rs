@@ -1,0 +1,604 @@
+//! Demo data: the organisation tree of Kashgar and Hami, two rear hospitals, one international
+//! partner, departments, practitioners and patients with Chinese and Uyghur names, generated
+//! deterministically so every demo looks the same.
+use tianshan_platform::auth::{self, NewUser};
+use tianshan_platform::clock::Clock;
+use tianshan_platform::db::Db;
+use tianshan_platform::scope::Role;
+use tianshan_platform::AppError;
+
+use crate::domain::patient::GuardianInput;
+use crate::domain::resident_id::check_char;
+use crate::domain::PatientInput;
+use crate::store::orgs::{self, NewOrg};
+use crate::store::patients;
+use crate::store::practitioners::{self, PractitionerData};
+
+/// (code, parent, kind, Chinese, Uyghur, English)
+type Node = (
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+const TREE: &[Node] = &[
+    (
+        "650000",
+        None,
+        "region",
+        "新疆维吾尔自治区",
+        "شىنجاڭ ئۇيغۇر ئاپتونوم رايونى",
+        "Xinjiang Uyghur Autonomous Region",
+    ),
+    (
+        "653100",
+        Some("650000"),
+        "prefecture",
+        "喀什地区",
+        "قەشقەر ۋىلايىتى",
+        "Kashgar Prefecture",
+    ),
+    (
+        "653101",
+        Some("653100"),
+        "county",
+        "喀什市",
+        "قەشقەر شەھىرى",
+        "Kashgar City",
+    ),
+    (
+        "653121",
+        Some("653100"),
+        "county",
+        "疏附县",
+        "كونا شەھەر ناھىيەسى",
+        "Shufu County",
+    ),
+    (
+        "653122",
+        Some("653100"),
+        "county",
+        "疏勒县",
+        "يېڭىشەھەر ناھىيەسى",
+        "Shule County",
+    ),
+    (
+        "653121100",
+        Some("653121"),
+        "township",
+        "托克扎克镇",
+        "توققۇزاق بازىرى",
+        "Tokkuzak Town",
+    ),
+    (
+        "653121101",
+        Some("653121"),
+        "township",
+        "乌帕尔镇",
+        "ئوپال بازىرى",
+        "Opal Town",
+    ),
+    (
+        "653121100201",
+        Some("653121100"),
+        "village",
+        "阿亚格曼干村",
+        "ئاياغ مەڭگەن كەنتى",
+        "Ayagh Menggen Village",
+    ),
+    (
+        "653121100202",
+        Some("653121100"),
+        "village",
+        "托万克村",
+        "توۋەنكى كەنت",
+        "Towenki Village",
+    ),
+    (
+        "653121101201",
+        Some("653121101"),
+        "village",
+        "乌帕尔村",
+        "ئوپال كەنتى",
+        "Opal Village",
+    ),
+    (
+        "653122100",
+        Some("653122"),
+        "township",
+        "疏勒镇",
+        "يېڭىشەھەر بازىرى",
+        "Shule Town",
+    ),
+    (
+        "653122100201",
+        Some("653122100"),
+        "village",
+        "英尔巴格村",
+        "يېڭى باغ كەنتى",
+        "Yengi Bagh Village",
+    ),
+    (
+        "650500",
+        Some("650000"),
+        "prefecture",
+        "哈密市",
+        "قۇمۇل شەھىرى",
+        "Hami City",
+    ),
+    (
+        "650502",
+        Some("650500"),
+        "county",
+        "伊州区",
+        "ئىۋىرغول رايونى",
+        "Yizhou District",
+    ),
+    (
+        "650521",
+        Some("650500"),
+        "county",
+        "巴里坤哈萨克自治县",
+        "باركۆل قازاق ئاپتونوم ناھىيەسى",
+        "Barkol Kazakh Autonomous County",
+    ),
+    (
+        "650522",
+        Some("650500"),
+        "county",
+        "伊吾县",
+        "ئارا تۈرۈك ناھىيەسى",
+        "Yiwu County",
+    ),
+    (
+        "650522101",
+        Some("650522"),
+        "township",
+        "淖毛湖镇",
+        "نائوماۋخۇ بازىرى",
+        "Naomaohu Town",
+    ),
+    (
+        "650522101201",
+        Some("650522101"),
+        "village",
+        "淖毛湖村",
+        "نائوماۋخۇ كەنتى",
+        "Naomaohu Village",
+    ),
+    (
+        "650521100",
+        Some("650521"),
+        "township",
+        "巴里坤镇",
+        "باركۆل بازىرى",
+        "Barkol Town",
+    ),
+    (
+        "650521100201",
+        Some("650521100"),
+        "village",
+        "东街村",
+        "شەرقىي كوچا كەنتى",
+        "East Street Village",
+    ),
+    // Facilities
+    (
+        "653100-H01",
+        Some("653100"),
+        "hospital",
+        "喀什地区第一人民医院",
+        "قەشقەر ۋىلايەتلىك 1-خەلق دوختۇرخانىسى",
+        "Kashgar Prefecture First People's Hospital",
+    ),
+    (
+        "653121-H01",
+        Some("653121"),
+        "hospital",
+        "疏附县人民医院",
+        "كونا شەھەر ناھىيەلىك خەلق دوختۇرخانىسى",
+        "Shufu County People's Hospital",
+    ),
+    (
+        "653121100-C01",
+        Some("653121100"),
+        "clinic",
+        "托克扎克镇卫生院",
+        "توققۇزاق بازارلىق دوختۇرخانا",
+        "Tokkuzak Town Health Centre",
+    ),
+    (
+        "653121100201-C01",
+        Some("653121100201"),
+        "clinic",
+        "阿亚格曼干村卫生室",
+        "ئاياغ مەڭگەن كەنتلىك داۋالاش پونكىتى",
+        "Ayagh Menggen Village Clinic",
+    ),
+    (
+        "650500-H01",
+        Some("650500"),
+        "hospital",
+        "哈密市中心医院",
+        "قۇمۇل شەھەرلىك مەركىزىي دوختۇرخانا",
+        "Hami Central Hospital",
+    ),
+    (
+        "650522-H01",
+        Some("650522"),
+        "hospital",
+        "伊吾县人民医院",
+        "ئارا تۈرۈك ناھىيەلىك خەلق دوختۇرخانىسى",
+        "Yiwu County People's Hospital",
+    ),
+    // Departments
+    (
+        "653100-H01-ED",
+        Some("653100-H01"),
+        "department",
+        "急诊科",
+        "جىددىي قۇتقۇزۇش بۆلۈمى",
+        "Emergency",
+    ),
+    (
+        "653100-H01-TC",
+        Some("653100-H01"),
+        "department",
+        "创伤中心",
+        "يارىلىنىش مەركىزى",
+        "Trauma Centre",
+    ),
+    (
+        "653100-H01-OPH",
+        Some("653100-H01"),
+        "department",
+        "眼科",
+        "كۆز كېسەللىكلىرى بۆلۈمى",
+        "Ophthalmology",
+    ),
+    (
+        "653100-H01-PED",
+        Some("653100-H01"),
+        "department",
+        "儿科",
+        "بالىلار بۆلۈمى",
+        "Paediatrics",
+    ),
+    (
+        "653121-H01-PH",
+        Some("653121-H01"),
+        "department",
+        "预防保健科",
+        "ئالدىنى ئېلىش ساقلىقنى ساقلاش بۆلۈمى",
+        "Preventive Care",
+    ),
+    (
+        "650500-H01-CAR",
+        Some("650500-H01"),
+        "department",
+        "心血管内科",
+        "يۈرەك-قان تومۇر بۆلۈمى",
+        "Cardiology",
+    ),
+    // Rear hospitals and partner
+    (
+        "RH-GD-GDPH",
+        None,
+        "rear_hospital",
+        "广东省人民医院",
+        "گۇاڭدۇڭ ئۆلكىلىك خەلق دوختۇرخانىسى",
+        "Guangdong Provincial People's Hospital",
+    ),
+    (
+        "RH-GD-GDPH-OPH",
+        Some("RH-GD-GDPH"),
+        "department",
+        "眼科",
+        "كۆز كېسەللىكلىرى بۆلۈمى",
+        "Ophthalmology",
+    ),
+    (
+        "RH-BJ-PUMCH",
+        None,
+        "rear_hospital",
+        "北京协和医院",
+        "بېيجىڭ شيېخې دوختۇرخانىسى",
+        "Peking Union Medical College Hospital",
+    ),
+    (
+        "RH-BJ-PUMCH-CAR",
+        Some("RH-BJ-PUMCH"),
+        "department",
+        "心内科",
+        "يۈرەك ئىچكى كېسەللىكلەر بۆلۈمى",
+        "Cardiology",
+    ),
+    (
+        "INT-KG-NH",
+        None,
+        "partner",
+        "吉尔吉斯斯坦国家医院",
+        "قىرغىزىستان دۆلەتلىك دوختۇرخانىسى",
+        "National Hospital of the Kyrgyz Republic",
+    ),
+];
+
+/// Demo logins: (username, password, role, scope, display name)
+pub const DEMO_USERS: &[(&str, &str, Role, Option<&str>, &str)] = &[
+    (
+        "admin",
+        "tianshan-admin",
+        Role::Administrator,
+        None,
+        "系统管理员",
+    ),
+    (
+        "coordinator",
+        "tianshan-coord",
+        Role::Coordinator,
+        Some("650000"),
+        "前方指挥部 王协调",
+    ),
+    (
+        "doctor",
+        "tianshan-doctor",
+        Role::Clinician,
+        Some("653100"),
+        "阿里木·吐尔逊 医生",
+    ),
+    (
+        "nurse",
+        "tianshan-nurse",
+        Role::Nurse,
+        Some("653121100"),
+        "古丽娜尔 护士",
+    ),
+    (
+        "official",
+        "tianshan-official",
+        Role::Official,
+        Some("650500"),
+        "哈密市卫健委 李科长",
+    ),
+    (
+        "expert",
+        "tianshan-expert",
+        Role::Clinician,
+        Some("RH-BJ-PUMCH"),
+        "协和 陈主任",
+    ),
+    (
+        "partner",
+        "tianshan-partner",
+        Role::Partner,
+        Some("INT-KG-NH"),
+        "Dr. Asel Bekova",
+    ),
+];
+
+const HAN_FAMILY: &[&str] = &[
+    "张", "王", "李", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡",
+];
+const HAN_GIVEN: &[&str] = &[
+    "三", "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛",
+    "明", "超", "秀英", "建华", "海燕", "志强", "小红", "晓东",
+];
+/// Uyghur names: (Chinese transliteration, Arabic script, Latin)
+const UG_NAMES: &[(&str, &str, &str)] = &[
+    ("艾力", "ئەلى", "Eli"),
+    ("买买提", "مەمەت", "Memet"),
+    ("阿依古丽", "ئايگۈل", "Aygul"),
+    ("吐尔逊", "تۇرسۇن", "Tursun"),
+    ("古丽米拉", "گۈلمىرا", "Gulmira"),
+    ("艾买提", "ئەخمەت", "Ehmet"),
+    ("努尔", "نۇر", "Nur"),
+    ("热依拉", "رەيلا", "Reyla"),
+    ("阿不都", "ئابدۇ", "Abdu"),
+    ("帕提古丽", "پاتىگۈل", "Patigul"),
+    ("依明", "ئىمىن", "Imin"),
+    ("米娜瓦尔", "مىناۋەر", "Minawer"),
+    ("卡德尔", "قادىر", "Qadir"),
+    ("祖丽菲亚", "زۇلپىيە", "Zulpiye"),
+    ("玉苏甫", "يۈسۈپ", "Yusup"),
+    ("阿孜古丽", "ئازىگۈل", "Azigul"),
+];
+const FEMALE_UG: &[usize] = &[2, 4, 7, 9, 11, 13, 15];
+const VILLAGES: &[&str] = &[
+    "653121100201",
+    "653121100202",
+    "653121101201",
+    "653122100201",
+    "650522101201",
+    "650521100201",
+];
+
+fn resident_id(region: &str, birth: &str, seq: u32, male: bool) -> String {
+    let seq = seq % 500 * 2 + if male { 1 } else { 0 };
+    let first17 = format!(
+        "{}{}{:03}",
+        &region[..6],
+        birth.replace('-', ""),
+        seq % 1000
+    );
+    let digits: Vec<u32> = first17.chars().filter_map(|c| c.to_digit(10)).collect();
+    format!("{first17}{}", check_char(&digits))
+}
+
+/// Load the demo into an empty database; a database that already has users is left alone.
+/// Returns whether anything was loaded.
+pub async fn load(db: &Db, clock: &Clock) -> Result<bool, AppError> {
+    if auth::user_count(db).await? > 0 {
+        return Ok(false);
+    }
+    let now = clock.now_text();
+    for (code, parent, kind, zh, ug, en) in TREE {
+        orgs::insert(
+            db,
+            NewOrg {
+                code,
+                parent_code: *parent,
+                kind,
+                name_zh: zh,
+                name_ug: ug,
+                name_en: en,
+            },
+            &now,
+        )
+        .await?;
+    }
+    for (username, password, role, scope, name) in DEMO_USERS {
+        auth::create_user(
+            db,
+            NewUser {
+                username,
+                password,
+                role: *role,
+                scope_code: *scope,
+                display_name: name,
+                locale: if *role == Role::Partner {
+                    "en"
+                } else {
+                    "zh-Hans"
+                },
+            },
+            clock,
+        )
+        .await?;
+    }
+    load_practitioners(db, &now).await?;
+    load_patients(db, clock).await?;
+    Ok(true)
+}
+
+async fn load_practitioners(db: &Db, now: &str) -> Result<(), AppError> {
+    let places: &[(&str, &str)] = &[
+        ("653100-H01-ED", "急诊医学"),
+        ("653100-H01-TC", "创伤外科"),
+        ("653100-H01-OPH", "眼科"),
+        ("653100-H01-PED", "儿科"),
+        ("653121-H01-PH", "预防接种"),
+        ("653121100-C01", "全科"),
+        ("650500-H01-CAR", "心血管内科"),
+        ("RH-GD-GDPH-OPH", "眼科"),
+        ("RH-BJ-PUMCH-CAR", "心血管内科"),
+        ("INT-KG-NH", "General surgery"),
+    ];
+    let titles = ["主任医师", "副主任医师", "主治医师", "住院医师", "主管护师"];
+    for i in 0..36usize {
+        let (org_code, specialty) = places[i % places.len()];
+        let org = orgs::get(db, org_code).await?.ok_or(AppError::NotFound)?;
+        let mut p = PractitionerData {
+            org_code: org_code.into(),
+            specialty: specialty.into(),
+            title: titles[i % titles.len()].into(),
+            license_no: format!("1106500{:08}", 1000 + i),
+            phone: format!("1399{:07}", 1_000_000 + i * 37),
+            fhir_extra: "{}".into(),
+            ..Default::default()
+        };
+        if i % 2 == 0 {
+            let (zh, ug, la) = UG_NAMES[i % UG_NAMES.len()];
+            let (fzh, fug, fla) = UG_NAMES[(i + 3) % UG_NAMES.len()];
+            p.given_name = format!("{zh}·{fzh}");
+            p.name_ug = format!("{ug} {fug}");
+            p.name_latin = format!("{la} {fla}");
+            p.sex = if FEMALE_UG.contains(&(i % UG_NAMES.len())) {
+                "female"
+            } else {
+                "male"
+            }
+            .into();
+        } else {
+            p.family_name = HAN_FAMILY[i % HAN_FAMILY.len()].into();
+            p.given_name = HAN_GIVEN[(i * 7) % HAN_GIVEN.len()].into();
+            p.sex = if i % 3 == 0 { "female" } else { "male" }.into();
+        }
+        practitioners::insert(db, &format!("pr-{:04}", i + 1), &p, &org.path, now).await?;
+    }
+    Ok(())
+}
+
+async fn load_patients(db: &Db, clock: &Clock) -> Result<(), AppError> {
+    let today = clock.now().date();
+    let now = clock.now_text();
+    // Everyone's favourite test patient comes first, so `zs` always finds 张三.
+    let mut adults: Vec<String> = Vec::new();
+    for i in 0..240u32 {
+        let village = VILLAGES[(i as usize) % VILLAGES.len()];
+        let org = orgs::get(db, village).await?.ok_or(AppError::NotFound)?;
+        let child = i % 4 == 3;
+        let year = if child {
+            2018 + (i % 8)
+        } else {
+            1950 + (i * 7) % 55
+        };
+        let birth = format!("{year}-{:02}-{:02}", 1 + i % 12, 1 + (i * 3) % 28);
+        let uyghur = i % 3 != 0;
+        let mut p = PatientInput {
+            birth_date: birth.clone(),
+            org_code: village.into(),
+            phone: format!("138{:08}", 10_000_000 + i * 7919 % 89_999_999),
+            ..Default::default()
+        };
+        let male;
+        if i == 0 {
+            p.family_name = "张".into();
+            p.given_name = "三".into();
+            p.name_latin = "Zhang San".into();
+            p.ethnicity = "01".into();
+            male = true;
+        } else if uyghur {
+            let a = (i as usize * 5) % UG_NAMES.len();
+            let b = (i as usize * 3 + 1) % UG_NAMES.len();
+            let (zh, ug, la) = UG_NAMES[a];
+            let (fzh, fug, fla) = UG_NAMES[b];
+            p.given_name = format!("{zh}·{fzh}");
+            p.name_ug = format!("{ug} {fug}");
+            p.name_latin = format!("{la} {fla}");
+            p.ethnicity = "05".into();
+            male = !FEMALE_UG.contains(&a);
+        } else {
+            p.family_name = HAN_FAMILY[(i as usize) % HAN_FAMILY.len()].into();
+            p.given_name = HAN_GIVEN[(i as usize * 7) % HAN_GIVEN.len()].into();
+            p.ethnicity = if i % 5 == 0 { "03" } else { "01" }.into();
+            male = i % 2 == 0;
+        }
+        p.sex = if male { "male" } else { "female" }.into();
+        if !child || i % 8 == 3 {
+            p.id_number = resident_id(village, &birth, i, male);
+        }
+        if child {
+            if let Some(guardian) = adults.last() {
+                p.guardians.push(GuardianInput {
+                    name: String::new(),
+                    relationship: "mother".into(),
+                    phone: String::new(),
+                    patient_id: Some(guardian.clone()),
+                });
+                if let Some(g) = patients::get(db, guardian).await? {
+                    p.guardians[0].name = g.full_name;
+                    p.guardians[0].phone = g.phone;
+                }
+            }
+        }
+        let draft = p.validate(today).map_err(AppError::Invalid)?;
+        let id = format!("demo-{:04}", i + 1);
+        patients::insert_with_id(db, &id, &draft, &org.path, "{}", &now).await?;
+        if !child && !male {
+            adults.push(id.clone());
+        }
+        if i % 10 == 1 {
+            let shared = if i % 20 == 1 {
+                "RH-BJ-PUMCH"
+            } else {
+                "INT-KG-NH"
+            };
+            let s = orgs::get(db, shared).await?.ok_or(AppError::NotFound)?;
+            patients::share(db, &id, &s.code, &s.path, "demo", &now).await?;
+        }
+    }
+    Ok(())
+}

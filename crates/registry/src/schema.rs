@@ -1,0 +1,82 @@
+//! The registry's tables (migrations 100–199). The organisation tree itself is the
+//! platform's (`orgs`), because scopes are nodes of it.
+use tianshan_platform::migrate::Migration;
+
+const PATIENTS: &str = r#"
+CREATE TABLE patients (
+    id TEXT PRIMARY KEY,
+    org_code TEXT NOT NULL REFERENCES orgs(code),
+    org_path TEXT NOT NULL,
+    family_name TEXT NOT NULL DEFAULT '',
+    given_name TEXT NOT NULL DEFAULT '',
+    full_name TEXT NOT NULL,
+    name_ug TEXT NOT NULL DEFAULT '',
+    name_latin TEXT NOT NULL DEFAULT '',
+    sex TEXT NOT NULL,
+    birth_date TEXT,
+    ethnicity TEXT NOT NULL DEFAULT '',
+    id_number TEXT UNIQUE,
+    phone TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL DEFAULT '',
+    fhir_extra TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version BIGINT NOT NULL DEFAULT 1
+);
+CREATE INDEX patients_org_path ON patients(org_path);
+CREATE INDEX patients_phone ON patients(phone);
+CREATE INDEX patients_name_birth ON patients(full_name, birth_date);
+CREATE TABLE patient_terms (
+    term TEXT NOT NULL,
+    patient_id TEXT NOT NULL REFERENCES patients(id),
+    PRIMARY KEY (term, patient_id)
+);
+CREATE INDEX patient_terms_patient ON patient_terms(patient_id);
+CREATE TABLE patient_guardians (
+    patient_id TEXT NOT NULL REFERENCES patients(id),
+    position BIGINT NOT NULL,
+    guardian_id TEXT REFERENCES patients(id),
+    name TEXT NOT NULL DEFAULT '',
+    relationship TEXT NOT NULL DEFAULT '',
+    phone TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (patient_id, position)
+);
+CREATE TABLE patient_shares (
+    patient_id TEXT NOT NULL REFERENCES patients(id),
+    org_code TEXT NOT NULL REFERENCES orgs(code),
+    org_path TEXT NOT NULL,
+    shared_at TEXT NOT NULL,
+    shared_by TEXT NOT NULL,
+    PRIMARY KEY (patient_id, org_code)
+);
+CREATE INDEX patient_shares_path ON patient_shares(org_path);
+CREATE TABLE practitioners (
+    id TEXT PRIMARY KEY,
+    org_code TEXT NOT NULL REFERENCES orgs(code),
+    org_path TEXT NOT NULL,
+    family_name TEXT NOT NULL DEFAULT '',
+    given_name TEXT NOT NULL DEFAULT '',
+    full_name TEXT NOT NULL,
+    name_ug TEXT NOT NULL DEFAULT '',
+    name_latin TEXT NOT NULL DEFAULT '',
+    initials TEXT NOT NULL DEFAULT '',
+    sex TEXT NOT NULL DEFAULT 'unknown',
+    title TEXT NOT NULL DEFAULT '',
+    specialty TEXT NOT NULL DEFAULT '',
+    phone TEXT NOT NULL DEFAULT '',
+    license_no TEXT NOT NULL DEFAULT '',
+    fhir_extra TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX practitioners_org ON practitioners(org_path);
+CREATE INDEX practitioners_name ON practitioners(full_name);
+"#;
+
+pub fn migrations() -> Vec<Migration> {
+    vec![Migration::same(
+        100,
+        "patients, guardians, shares, practitioners",
+        PATIENTS,
+    )]
+}

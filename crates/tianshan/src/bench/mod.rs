@@ -1,0 +1,333 @@
+//! `tianshan bench ...`: benchmarks that print figures (see docs/benchmarks.md).
+//! `bench registry` builds a fresh database with N generated patients, serves it in-process and
+//! measures searches and FHIR creates through HTTP as a client would.
+mod gen;
+mod measure;
+mod target;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Subcommand;
+use tianshan_platform::auth::{self, Channel};
+use tianshan_platform::clock::Clock;
+use tianshan_platform::db::Db;
+use tianshan_registry::store::bulk::{self, BulkPatient};
+use tianshan_registry::store::orgs::{self, OrgQuery};
+
+use self::gen::{Rng, Samples, Village};
+use self::measure::{ms, Latency, SearchKind, Throughput};
+use crate::app;
+use crate::cli::CliError;
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Registry: search and FHIR create on a large patient table.
+    Registry {
+        /// How many patients to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        patients: u64,
+        /// postgres://... of a server to benchmark PostgreSQL on (a throw-away database is
+        /// created there and dropped after); default a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Keep the SQLite database in this (new or empty) folder instead of a temporary one,
+        /// e.g. to measure `tianshan serve` start-up on it afterwards (scripts/bench-startup).
+        #[arg(long)]
+        keep_data_dir: Option<PathBuf>,
+        /// Searches of each kind.
+        #[arg(long, default_value_t = 1_000)]
+        queries: usize,
+        /// FHIR Patient creates, for each of the sequential and the concurrent run.
+        #[arg(long, default_value_t = 2_000)]
+        creates: u64,
+        /// Seconds each kind of search may take (HTTP and server side each); the report
+        /// gives how many ran.
+        #[arg(long, default_value_t = 180)]
+        search_budget_secs: u64,
+    },
+}
+
+pub async fn run(cmd: BenchCommand) -> Result<(), CliError> {
+    match cmd {
+        BenchCommand::Registry {
+            patients,
+            database_url,
+            keep_data_dir,
+            queries,
+            creates,
+            search_budget_secs,
+        } => {
+            let target = target::Target::create(database_url.as_deref(), keep_data_dir).await?;
+            let budget = std::time::Duration::from_secs(search_budget_secs);
+            let result = registry(&target, patients, queries, creates, budget).await;
+            target.remove().await;
+            result
+        }
+    }
+}
+
+fn msg(what: &str) -> impl Fn(tianshan_platform::AppError) -> CliError + '_ {
+    move |e| {
+        CliError::Message(format!(
+            "{what}: {}",
+            crate::cli::error_text(&CliError::from(e))
+        ))
+    }
+}
+
+/// Patients per transaction while loading.
+const BATCH: usize = 10_000;
+
+async fn registry(
+    target: &target::Target,
+    patients: u64,
+    queries: usize,
+    creates: u64,
+    budget: std::time::Duration,
+) -> Result<(), CliError> {
+    let clock = Clock::system();
+    let db = app::open_db(target.url.as_deref(), target.dir(), &clock).await?;
+    tianshan_registry::demo::load(&db, &clock)
+        .await
+        .map_err(msg("demo data"))?;
+    let villages = villages(&db).await?;
+    eprintln!(
+        "Loading {patients} patients into {} ...",
+        db.backend().name()
+    );
+    let started = Instant::now();
+    let samples = load(&db, &villages, patients, queries, &clock).await?;
+    let load_time = started.elapsed();
+    if let Db::Postgres(pool) = &db {
+        // Autovacuum would analyse the new rows within a minute; do it now so plans are stable.
+        sqlx::query("ANALYZE")
+            .execute(pool)
+            .await
+            .map_err(|e| CliError::Message(format!("ANALYZE: {e}")))?;
+    }
+    let size = target.size_bytes(&db).await;
+    let total = tianshan_registry::store::patients::count(&db)
+        .await
+        .map_err(msg("count"))?;
+
+    let st = app::platform(db.clone(), clock.clone(), false)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| CliError::Message(format!("cannot listen: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::Message(e.to_string()))?;
+    let server = tokio::spawn(app::serve(st.clone(), listener));
+    let base = format!("http://{addr}");
+    let token = auth::create_api_token(&db, "admin", &clock)
+        .await
+        .map_err(msg("API token"))?;
+    let who = auth::principal_from_token(&db, &token, Channel::Api, "127.0.0.1", "tianshan-bench")
+        .await
+        .map_err(msg("principal"))?
+        .ok_or_else(|| CliError::Message("the new API token is not accepted".into()))?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|e| CliError::Message(e.to_string()))?;
+    headers.insert(reqwest::header::AUTHORIZATION, bearer);
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .map_err(|e| CliError::Message(e.to_string()))?;
+
+    // Warm the connection, the statement caches and the page cache a little, as a running server would be.
+    let warm: Vec<String> = samples.full_names.iter().take(50).cloned().collect();
+    measure::http_searches(&client, &base, SearchKind::Name, &warm, budget).await;
+
+    let kinds = [
+        ("name (full name)", SearchKind::Name, &samples.full_names),
+        (
+            "q (2–3 pinyin initials)",
+            SearchKind::Initials,
+            &samples.initials,
+        ),
+        ("id_number", SearchKind::IdNumber, &samples.id_numbers),
+    ];
+    let mut rows = Vec::new();
+    for (label, kind, values) in kinds {
+        eprintln!("Searching by {label} ...");
+        let http = measure::http_searches(&client, &base, kind, values, budget).await;
+        let service = measure::service_searches(&st, &who, kind, values, budget).await;
+        rows.push((label, kind, http, service));
+    }
+    eprintln!("FHIR creates ...");
+    let sequential = measure::fhir_creates(&client, &base, &villages, 0, creates, 1).await?;
+    let concurrent = measure::fhir_creates(&client, &base, &villages, creates, creates, 8).await?;
+    server.abort();
+
+    print_report(&Report {
+        backend: db.backend().name(),
+        patients: total,
+        load_rate: patients as f64 / load_time.as_secs_f64().max(1e-9),
+        load_secs: load_time.as_secs_f64(),
+        size,
+        searches: rows,
+        sequential,
+        concurrent,
+    });
+    db.close().await;
+    Ok(())
+}
+
+async fn villages(db: &Db) -> Result<Vec<Village>, CliError> {
+    let q = OrgQuery {
+        kinds: vec!["village"],
+        limit: 1000,
+        ..Default::default()
+    };
+    let found = orgs::search(db, &q).await.map_err(msg("villages"))?;
+    if found.is_empty() {
+        return Err(CliError::Message("the demo data has no villages".into()));
+    }
+    // Kashgar (6531..) is mostly Uyghur, Hami (6505..) mostly Han.
+    Ok(found
+        .into_iter()
+        .map(|o| Village {
+            uyghur_percent: if o.code.starts_with("6531") { 75 } else { 25 },
+            code: o.code,
+            path: o.path,
+        })
+        .collect())
+}
+
+/// Generate on a blocking thread while the database inserts the previous batch.
+async fn load(
+    db: &Db,
+    villages: &[Village],
+    patients: u64,
+    queries: usize,
+    clock: &Clock,
+) -> Result<Samples, CliError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<BulkPatient>, String>>(2);
+    let (vs, today) = (villages.to_vec(), clock.now().date());
+    let every = (patients / queries.max(1) as u64).max(1);
+    let producer = tokio::task::spawn_blocking(move || {
+        let mut rng = Rng::new(20_261_122);
+        let mut sample_rng = Rng::new(1);
+        let mut samples = Samples::default();
+        let mut batch = Vec::with_capacity(BATCH);
+        for i in 0..patients {
+            let input = gen::patient_input(i, &vs, &mut rng);
+            let draft = match input.validate(today) {
+                Ok(d) => d,
+                Err(e) => {
+                    let _ =
+                        tx.blocking_send(Err(format!("generated patient {i} is invalid: {e:?}")));
+                    return samples;
+                }
+            };
+            if i % every == every / 2 {
+                gen::sample(&draft, &mut sample_rng, &mut samples);
+            }
+            let path = vs
+                .iter()
+                .find(|v| v.code == draft.org_code)
+                .map(|v| v.path.clone())
+                .unwrap_or_default();
+            batch.push(BulkPatient {
+                id: uuid::Uuid::new_v4().to_string(),
+                draft,
+                org_path: path,
+            });
+            if batch.len() == BATCH && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
+                return samples;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(Ok(batch));
+        }
+        samples
+    });
+    let now = clock.now_text();
+    let (mut done, started) = (0u64, Instant::now());
+    while let Some(batch) = rx.recv().await {
+        let batch = batch.map_err(CliError::Message)?;
+        bulk::insert_patients(db, &batch, &now)
+            .await
+            .map_err(msg("bulk insert"))?;
+        done += batch.len() as u64;
+        if done % 100_000 < BATCH as u64 {
+            eprintln!(
+                "  {done} patients, {:.0}/s",
+                done as f64 / started.elapsed().as_secs_f64().max(1e-9)
+            );
+        }
+    }
+    producer
+        .await
+        .map_err(|e| CliError::Message(format!("generator stopped: {e}")))
+}
+
+struct Report<'a> {
+    backend: &'a str,
+    patients: i64,
+    load_rate: f64,
+    load_secs: f64,
+    size: Option<u64>,
+    searches: Vec<(&'a str, SearchKind, Latency, Latency)>,
+    sequential: Throughput,
+    concurrent: Throughput,
+}
+
+fn print_report(r: &Report<'_>) {
+    println!();
+    println!(
+        "Registry benchmark — {} — {} patients",
+        r.backend, r.patients
+    );
+    println!();
+    println!("| load | value |");
+    println!("|---|---|");
+    println!(
+        "| bulk load | {:.0} patients/s ({:.1} s) |",
+        r.load_rate, r.load_secs
+    );
+    match r.size {
+        Some(b) => println!(
+            "| database size on disk | {:.0} MiB |",
+            b as f64 / 1_048_576.0
+        ),
+        None => println!("| database size on disk | unknown |"),
+    }
+    println!();
+    println!("| search (GET /api/v1/patients?…) | n | mean rows | HTTP p50 ms | HTTP p99 ms | server p50 ms | server p99 ms | errors |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (label, _, http, service) in &r.searches {
+        println!(
+            "| {label} | {} | {:.1} | {} | {} | {} | {} | {} |",
+            http.samples.len(),
+            http.mean_hits(),
+            ms(http.quantile(0.5)),
+            ms(http.quantile(0.99)),
+            ms(service.quantile(0.5)),
+            ms(service.quantile(0.99)),
+            http.errors + service.errors
+        );
+    }
+    println!();
+    println!(
+        "| FHIR create (POST /fhir/r4/Patient) | created | failed | creates/s | p50 ms | p99 ms |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (label, t) in [
+        ("sequential, 1 client", &r.sequential),
+        ("8 concurrent clients", &r.concurrent),
+    ] {
+        println!(
+            "| {label} | {} | {} | {:.0} | {} | {} |",
+            t.created,
+            t.failed,
+            t.per_second(),
+            ms(t.latency.quantile(0.5)),
+            ms(t.latency.quantile(0.99))
+        );
+    }
+    println!();
+    println!("HTTP: client-measured on loopback (reqwest, keep-alive). Server: the handler's service::search call (scope, SQL, audit entry) timed in-process.");
+}

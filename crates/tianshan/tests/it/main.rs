@@ -1,0 +1,11 @@
+//! Tianshan's integration tests: one test binary (each costs link time), the real server on
+//! a random port, a fresh database per test, every scenario on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod browser;
+mod cli;
+mod forecast;
+mod helpers;
+mod registry_api;
+mod registry_fhir;
+mod registry_web;

@@ -1,0 +1,372 @@
+//! The JSON API: scopes for every role, permissions, audit entries, errors, duplicates.
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::{audit_for, TestApp};
+
+/// demo-0001 (张三) lives in a village of Tokkuzak town, Shufu county, Kashgar.
+const KASHGAR_PATIENT: &str = "demo-0001";
+/// demo-0002 (a Tokkuzak village) is shared with the Beijing rear hospital; demo-0012 (Barkol,
+/// Hami) with the Kyrgyz partner.
+const SHARED_WITH_BEIJING: &str = "demo-0002";
+const SHARED_WITH_PARTNER: &str = "demo-0012";
+/// demo-0005 lives in Yiwu county, Hami.
+const HAMI_PATIENT: &str = "demo-0005";
+
+async fn status_of(app: &TestApp, user: &str, id: &str) -> u16 {
+    app.api(user)
+        .await
+        .get(app.url(&format!("/api/v1/patients/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn every_role_sees_only_its_scope(app: &TestApp) {
+    // (user, Kashgar patient, Hami patient, shared with Beijing, shared with partner)
+    let expected = [
+        ("admin", 200, 200, 200, 200),
+        ("coordinator", 200, 200, 200, 200),
+        ("doctor", 200, 404, 200, 404),
+        ("nurse", 200, 404, 200, 404),
+        ("official", 404, 200, 404, 200),
+        ("expert", 404, 404, 200, 404),
+        ("partner", 404, 404, 404, 200),
+    ];
+    for (user, k, h, b, p) in expected {
+        let got = (
+            status_of(app, user, KASHGAR_PATIENT).await,
+            status_of(app, user, HAMI_PATIENT).await,
+            status_of(app, user, SHARED_WITH_BEIJING).await,
+            status_of(app, user, SHARED_WITH_PARTNER).await,
+        );
+        assert_eq!(got, (k, h, b, p), "scope of {user} on {:?}", app.backend);
+    }
+    // Search is scoped the same way: the Hami official finds no Kashgar 张三.
+    let found: Value = app
+        .api("official")
+        .await
+        .get(app.url("/api/v1/patients?q=zs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(found["patients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["org_path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/650000/650500/")));
+    let found: Value = app
+        .api("nurse")
+        .await
+        .get(app.url("/api/v1/patients?q=zs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = found["patients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["full_name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"张三"), "{names:?}");
+    // The expert sees shared records in search too, nothing else.
+    let found: Value = app
+        .api("expert")
+        .await
+        .get(app.url("/api/v1/patients?q=a"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = found["patients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.is_empty());
+    for id in ids {
+        let n: u32 = id.trim_start_matches("demo-").parse().unwrap();
+        assert_eq!(
+            (n - 1) % 20,
+            1,
+            "{id} is not shared with the Beijing hospital"
+        );
+    }
+}
+both!(every_role_sees_only_its_scope);
+
+async fn reads_and_refusals_are_audited(app: &TestApp) {
+    assert_eq!(status_of(app, "nurse", KASHGAR_PATIENT).await, 200);
+    assert_eq!(status_of(app, "official", KASHGAR_PATIENT).await, 404);
+    let entries = audit_for(app, KASHGAR_PATIENT).await;
+    assert!(
+        entries.contains(&("nurse".into(), "read".into(), "api".into())),
+        "{entries:?}"
+    );
+    assert!(
+        entries.contains(&("official".into(), "read".into(), "api".into())),
+        "{entries:?}"
+    );
+    // The log is append-only, even to someone with database access through the product's pool.
+    let r = tianshan_platform::with_db!(&app.db, pool => sqlx::query("UPDATE audit_log SET username = 'x'").execute(pool).await.map(|_| ()));
+    assert!(r.is_err(), "audit rows must not be editable");
+    let r = tianshan_platform::with_db!(&app.db, pool => sqlx::query("DELETE FROM audit_log").execute(pool).await.map(|_| ()));
+    assert!(r.is_err(), "audit rows must not be deletable");
+    // Administrators browse it over the API; others may not.
+    let admin = app.api("admin").await;
+    let body: Value = admin
+        .get(app.url(&format!("/api/v1/audit?patient_id={KASHGAR_PATIENT}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body["entries"].as_array().unwrap().len() >= 2);
+    assert_eq!(
+        app.api("nurse")
+            .await
+            .get(app.url("/api/v1/audit"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
+both!(reads_and_refusals_are_audited);
+
+fn new_patient() -> Value {
+    json!({"family_name": "买", "given_name": "合木提", "name_ug": "مەخمۇت", "sex": "male", "birth_date": "2001-05-04",
+           "org_code": "653121100202", "phone": "13900001111", "ethnicity": "05"})
+}
+
+async fn create_update_and_duplicates(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&new_patient())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let id = created["patient"]["id"].as_str().unwrap().to_string();
+    assert_eq!(created["patient"]["full_name"], "买合木提");
+    // Found by pinyin initials, by Uyghur name and by phone.
+    for q in ["mhmt", "مەخمۇت", "13900001111"] {
+        let found: Value = nurse
+            .get(app.url("/api/v1/patients"))
+            .query(&[("q", q)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            found["patients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["id"] == id.as_str()),
+            "{q} did not find the patient"
+        );
+    }
+    // Same name, birth date and village: a probable duplicate, refused until confirmed.
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&new_patient())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["candidates"][0]["id"], id.as_str());
+    let r = nurse
+        .post(app.url("/api/v1/patients?confirm_not_duplicate=true"))
+        .json(&new_patient())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // Update with the version read; a stale version is refused.
+    let mut upd = new_patient();
+    upd["phone"] = json!("13900002222");
+    upd["version"] = json!(1);
+    let r = nurse
+        .put(app.url(&format!("/api/v1/patients/{id}")))
+        .json(&upd)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = nurse
+        .put(app.url(&format!("/api/v1/patients/{id}")))
+        .json(&upd)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        409,
+        "second update with the old version must be refused"
+    );
+    let entries = audit_for(app, &id).await;
+    assert!(entries.iter().any(|e| e.1 == "create") && entries.iter().any(|e| e.1 == "update"));
+}
+both!(create_update_and_duplicates);
+
+async fn writes_need_role_and_scope(app: &TestApp) {
+    for user in ["official", "partner", "coordinator"] {
+        let r = app
+            .api(user)
+            .await
+            .post(app.url("/api/v1/patients"))
+            .json(&new_patient())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{user} must not register patients");
+    }
+    let mut hami = new_patient();
+    hami["org_code"] = json!("650522101201");
+    let r = app
+        .api("nurse")
+        .await
+        .post(app.url("/api/v1/patients"))
+        .json(&hami)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["fields"][0]["field"], "org_code");
+}
+both!(writes_need_role_and_scope);
+
+async fn bad_input_gets_clear_json_errors(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let mut bad = new_patient();
+    bad["id_number"] = json!("110105194912310021");
+    bad["birth_date"] = json!("");
+    bad["sex"] = json!("female");
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .header("accept-language", "en")
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid");
+    let msg = body["error"]["fields"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("should be X, not 1"), "{msg}");
+    // The same refusal in Chinese for a Chinese reader.
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .header("accept-language", "zh-CN")
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"]["fields"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("最后一位应为 X"));
+    // Malformed JSON, wrong types, unknown routes and missing credentials.
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+    let r = nurse
+        .get(app.url("/api/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "not_found"
+    );
+    let r = reqwest::get(app.url("/api/v1/patients?q=zs"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "unauthorized"
+    );
+    let r = nurse.get(app.url("/api/v1/patients")).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        400,
+        "a search with no criterion is refused, not a dump of every patient"
+    );
+}
+both!(bad_input_gets_clear_json_errors);
+
+async fn directory_endpoints(app: &TestApp) {
+    let c = app.api("partner").await;
+    let orgs: Value = c
+        .get(app.url("/api/v1/orgs?parent=653100"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(orgs["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["code"] == "653121"));
+    let org: Value = c
+        .get(app.url("/api/v1/orgs/653121"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(org["org"]["name_zh"], "疏附县");
+    let pr: Value = c
+        .get(app.url("/api/v1/practitioners?q=眼科"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!pr["practitioners"].as_array().unwrap().is_empty());
+    let health: Value = reqwest::get(app.url("/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["database"]["ok"], true);
+}
+both!(directory_endpoints);
