@@ -3,6 +3,11 @@
 //! A migration has one body of DDL that both backends accept, or a per-dialect body where
 //! they differ (auto-increment, triggers). Version numbers are the same on both backends:
 //! platform owns 1–99, registry 100–199, each later module the next hundred.
+//!
+//! Columns scanned by prefix range (`col >= 'x' AND col < 'y'`: organisation paths, search
+//! terms) must compare by code point on both backends, whatever the PostgreSQL database's
+//! locale: write them `TEXT COLLATE BINARY` (SQLite's spelling); on PostgreSQL the runner
+//! turns that into `COLLATE "C"`.
 use crate::db::{Backend, Db};
 use crate::with_db;
 
@@ -25,10 +30,14 @@ impl Migration {
         }
     }
 
-    pub fn sql(&self, backend: Backend) -> &'static str {
+    /// The SQL this backend runs.
+    pub fn sql(&self, backend: Backend) -> std::borrow::Cow<'static, str> {
         match backend {
-            Backend::Sqlite => self.sqlite,
-            Backend::Postgres => self.postgres,
+            Backend::Sqlite => self.sqlite.into(),
+            Backend::Postgres => self
+                .postgres
+                .replace("COLLATE BINARY", "COLLATE \"C\"")
+                .into(),
         }
     }
 }
@@ -82,7 +91,7 @@ pub async fn run(db: &Db, migrations: &[Migration], now: &str) -> Result<Vec<i64
         };
         with_db!(db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::raw_sql(m.sql(backend)).execute(&mut *tx).await.map_err(fail)?;
+            sqlx::raw_sql(&m.sql(backend)).execute(&mut *tx).await.map_err(fail)?;
             sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                 .bind(m.version)
                 .bind(m.name)

@@ -6,7 +6,7 @@ const CORE: &str = r#"
 CREATE TABLE orgs (
     code TEXT PRIMARY KEY,
     parent_code TEXT REFERENCES orgs(code),
-    path TEXT NOT NULL UNIQUE,
+    path TEXT COLLATE BINARY NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     name_zh TEXT NOT NULL,
     name_ug TEXT NOT NULL DEFAULT '',

@@ -225,6 +225,11 @@ impl Shell {
     pub fn t(&self, key: &str) -> String {
         self.t.get(key).to_string()
     }
+
+    /// A message with one `{name}` placeholder filled in.
+    pub fn t_with(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
+        self.t.fmt(key, &[(name, &value.to_string())])
+    }
 }
 
 /// Render a page template, turning a template failure into a logged 500.

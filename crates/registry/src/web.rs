@@ -71,6 +71,8 @@ struct PatientsPage {
     q: String,
     results: Vec<PatientLine>,
     searched: bool,
+    /// The page is full: more patients may match than are shown.
+    more: bool,
     can_write: bool,
 }
 
@@ -94,6 +96,7 @@ async fn patient_search(
     } else {
         Vec::new()
     };
+    let more = rows.len() as i64 >= query.limit;
     let mut results: Vec<PatientLine> = rows.iter().map(|r| line(&ctx.t, r)).collect();
     // Show each village or facility by name: few distinct ones per page.
     let mut names: HashMap<String, String> = HashMap::new();
@@ -115,6 +118,7 @@ async fn patient_search(
         q: sq.q,
         results,
         searched,
+        more,
         can_write,
     })
 }

@@ -1,5 +1,5 @@
 //! Table-driven tests of the China schedule (schedules/china). Each row names the rule it checks:
-//! a rule id of /work/shared/data/china-nip-2021/nip_2021_rules.csv (G-*, HEPB-*, ...), `table`
+//! a rule id of shared/data/china-nip-2021/nip_2021_rules.csv (G-*, HEPB-*, ...), `table`
 //! for the official 2021 table (the age in the table is the minimum age, G-START), `DTaP-2025`
 //! for the adjustment effective 2025-01-01, or NONNIP-* for non-programme vaccines.
 //!

@@ -8,11 +8,27 @@ mod fhir;
 
 use std::path::PathBuf;
 
-/// Shared data (`/work/shared/data` unless `TIANSHAN_DATA` says otherwise).
+/// The project's shared test data (`shared/data`, beside the clone): `TIANSHAN_SHARED_DATA` if set,
+/// else the first `shared/data` found walking up from this crate.
+pub fn shared_data() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("TIANSHAN_SHARED_DATA") {
+        return dir.into();
+    }
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .map(|a| a.join("shared/data"))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "no shared/data above {}: set TIANSHAN_SHARED_DATA to the shared test data folder",
+                here.display()
+            )
+        })
+}
+
+/// Shorthand used by the conformance and table tests.
 pub fn data_dir() -> PathBuf {
-    std::env::var_os("TIANSHAN_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/data"))
+    shared_data()
 }
 
 /// The China schedule shipped with the crate.

@@ -14,7 +14,7 @@ pub struct BulkPatient {
     pub org_path: String,
 }
 
-/// Rows per INSERT statement. 18 binds a patient row and 2 a term row stay well under both
+/// Rows per INSERT statement. 18 binds a patient row and 3 a term row stay well under both
 /// SQLite's (32,766) and PostgreSQL's (65,535) limit on binds per statement.
 const PATIENT_ROWS: usize = 1_000;
 const TERM_ROWS: usize = 5_000;
@@ -38,13 +38,13 @@ pub async fn insert_patients(db: &Db, batch: &[BulkPatient], now: &str) -> Resul
             idn: p.draft.id_number.as_ref().map(|i| i.as_str()),
         })
         .collect();
-    let mut terms: Vec<(String, &str)> = batch
+    let mut terms: Vec<(String, &str, &str)> = batch
         .iter()
         .flat_map(|p| {
             p.draft
                 .search_terms()
                 .into_iter()
-                .map(move |t| (t, p.id.as_str()))
+                .map(move |t| (t, p.org_path.as_str(), p.id.as_str()))
         })
         .collect();
     // In key order, the index pages a batch touches are touched once each.
@@ -66,9 +66,9 @@ pub async fn insert_patients(db: &Db, batch: &[BulkPatient], now: &str) -> Resul
             q.build().execute(&mut *tx).await?;
         }
         for chunk in terms.chunks(TERM_ROWS) {
-            let mut q = QueryBuilder::new("INSERT INTO patient_terms (term, patient_id) ");
-            q.push_values(chunk, |mut b, (term, id)| {
-                b.push_bind(term.as_str()).push_bind(*id);
+            let mut q = QueryBuilder::new("INSERT INTO patient_terms (term, org_path, patient_id) ");
+            q.push_values(chunk, |mut b, (term, path, id)| {
+                b.push_bind(term.as_str()).push_bind(*path).push_bind(*id);
             });
             q.build().execute(&mut *tx).await?;
         }

@@ -76,7 +76,7 @@ pub async fn insert_with_id(
             .bind(&d.phone).bind(&d.address).bind(fhir_extra).bind(now)
             .execute(&mut *tx).await?;
         for t in &terms {
-            sqlx::query("INSERT INTO patient_terms (term, patient_id) VALUES ($1, $2)").bind(t).bind(id).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO patient_terms (term, org_path, patient_id) VALUES ($1, $2, $3)").bind(t).bind(org_path).bind(id).execute(&mut *tx).await?;
         }
         for (i, g) in d.guardians.iter().enumerate() {
             insert_guardian_sql(i as i64, id, g).execute(&mut *tx).await?;
@@ -142,7 +142,7 @@ pub async fn update(
             .execute(&mut *tx).await?;
         sqlx::query("DELETE FROM patient_terms WHERE patient_id = $1").bind(id).execute(&mut *tx).await?;
         for t in &terms {
-            sqlx::query("INSERT INTO patient_terms (term, patient_id) VALUES ($1, $2)").bind(t).bind(id).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO patient_terms (term, org_path, patient_id) VALUES ($1, $2, $3)").bind(t).bind(org_path).bind(id).execute(&mut *tx).await?;
         }
         sqlx::query("DELETE FROM patient_guardians WHERE patient_id = $1").bind(id).execute(&mut *tx).await?;
         for (i, g) in d.guardians.iter().enumerate() {
@@ -224,6 +224,11 @@ pub enum DateOp {
     Lt,
 }
 
+/// The most term rows a name search considers (inside the user's scope, closest terms first).
+/// It bounds the work of a short query such as `w` or `zs` on a million patients; nobody reads
+/// past the first page of such a list: the search page asks for more letters instead.
+pub const TERM_MATCH_CAP: i64 = 1_000;
+
 #[derive(Debug, Clone, Default)]
 pub struct PatientQuery {
     /// A name in any script, pinyin initials or full pinyin: prefix match on search terms.
@@ -252,23 +257,45 @@ impl PatientQuery {
     }
 }
 
-fn term_clause(w: &mut Where, col_prefix: &str, value: &str) -> String {
+fn term_clause(w: &mut Where, value: &str, scope: &Scope) -> String {
     let q = crate::domain::names::normalize_query(value);
     let lo = w.arg(Arg::Text(q.clone()));
     let hi = w.arg(Arg::Text(prefix_end(&q)));
-    format!("{col_prefix}.id IN (SELECT t.patient_id FROM patient_terms t WHERE t.term >= {lo} AND t.term < {hi})")
+    let cap = w.arg(Arg::Int(TERM_MATCH_CAP));
+    let range = format!("t.term >= {lo} AND t.term < {hi}");
+    if scope.path.is_none() && scope.subtree_applies() {
+        return format!(
+            "p.id IN (SELECT t.patient_id FROM patient_terms t WHERE {range} ORDER BY t.term LIMIT {cap})"
+        );
+    }
+    let (slo, shi) = scope.path_range();
+    let slo = w.arg(Arg::Text(slo));
+    let shi = w.arg(Arg::Text(shi));
+    let shared = format!(
+        "SELECT b.patient_id FROM (SELECT t.patient_id FROM patient_shares s \
+         JOIN patient_terms t ON t.patient_id = s.patient_id \
+         WHERE s.org_path >= {slo} AND s.org_path < {shi} AND {range} LIMIT {cap}) b"
+    );
+    if !scope.subtree_applies() {
+        return format!("p.id IN ({shared})");
+    }
+    format!(
+        "p.id IN (SELECT a.patient_id FROM (SELECT t.patient_id FROM patient_terms t \
+         WHERE {range} AND t.org_path >= {slo} AND t.org_path < {shi} ORDER BY t.term LIMIT {cap}) a \
+         UNION {shared})"
+    )
 }
 
 /// Patients matching every given criterion, inside the scope, by name.
 pub async fn search(db: &Db, q: &PatientQuery, scope: &Scope) -> Result<Vec<PatientRow>, AppError> {
     let mut w = Where::default();
     if let Some(t) = q.term.as_deref() {
-        let c = term_clause(&mut w, "p", t);
+        let c = term_clause(&mut w, t, scope);
         w.push(c);
     }
     // FHIR `family` and `given` match name terms too, so pinyin and initials work for them.
     for v in [&q.family, &q.given].into_iter().flatten() {
-        let c = term_clause(&mut w, "p", v);
+        let c = term_clause(&mut w, v, scope);
         w.push(c);
     }
     if let Some(v) = q.id_number.as_deref() {

@@ -8,9 +8,7 @@ use crate::both;
 use crate::helpers::TestApp;
 
 fn data(path: &str) -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(path)
+    crate::helpers::shared_data().join(path)
 }
 
 fn first_cases(n: usize) -> Vec<String> {

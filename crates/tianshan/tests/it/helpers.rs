@@ -70,10 +70,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
             let Db::Postgres(pool) = &db else {
                 panic!("not postgres")
             };
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(pool)
-                .await
-                .unwrap();
+            // A linguistic (ICU) collation, as a regional server set up in en_US or zh_CN would
+            // have: prefix-range scans must still be exact (the schema's `COLLATE BINARY`).
+            sqlx::query(&format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' \
+                 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+            ))
+            .execute(pool)
+            .await
+            .unwrap();
             db.close().await;
             let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
             (Some(format!("{base}/{name}")), Some(name))
@@ -234,4 +239,22 @@ macro_rules! both {
             }
         }
     };
+}
+
+/// The project's shared test data (`shared/data`, beside the clone): `TIANSHAN_SHARED_DATA` if set,
+/// else the first `shared/data` found walking up from this crate.
+pub fn shared_data() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("TIANSHAN_SHARED_DATA") {
+        return dir.into();
+    }
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .map(|a| a.join("shared/data"))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "no shared/data above {}: set TIANSHAN_SHARED_DATA to the shared test data folder",
+                here.display()
+            )
+        })
 }

@@ -370,3 +370,88 @@ async fn directory_endpoints(app: &TestApp) {
     assert_eq!(health["database"]["ok"], true);
 }
 both!(directory_endpoints);
+
+/// A short query on a crowded name is bounded (at most `TERM_MATCH_CAP` term rows), and the bound
+/// applies inside the user's scope: 1,200 张三 in Hami, whose paths sort before Kashgar's, must not
+/// hide the one in the Tokkuzak nurse's township. The search page then asks for more letters.
+async fn crowded_short_searches_stay_in_scope(app: &TestApp) {
+    use tianshan_registry::domain::PatientInput;
+    use tianshan_registry::store::{bulk, orgs};
+    let village = "650522101201";
+    let path = orgs::get(&app.db, village).await.unwrap().unwrap().path;
+    let today = tianshan_platform::clock::Clock::system().now().date();
+    let batch: Vec<bulk::BulkPatient> = (0..1_200)
+        .map(|i| {
+            let input = PatientInput {
+                family_name: "张".into(),
+                given_name: "三".into(),
+                sex: if i % 2 == 0 { "male" } else { "female" }.into(),
+                birth_date: format!("19{:02}-01-01", 40 + i % 60),
+                org_code: village.into(),
+                ..Default::default()
+            };
+            bulk::BulkPatient {
+                id: format!("crowd-{i:04}"),
+                draft: input.validate(today).unwrap(),
+                org_path: path.clone(),
+            }
+        })
+        .collect();
+    bulk::insert_patients(&app.db, &batch, "2026-01-01T00:00:00Z")
+        .await
+        .unwrap();
+
+    let search = |user: &'static str, q: &'static str| async move {
+        let r = app
+            .api(user)
+            .await
+            .get(app.url(&format!("/api/v1/patients?q={q}&limit=200")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        v["patients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let nurse = search("nurse", "zs").await;
+    assert!(
+        nurse.contains(&KASHGAR_PATIENT.to_string()),
+        "the nurse finds her township's 张三 by zs: {nurse:?}"
+    );
+    assert!(nurse.iter().all(|id| !id.starts_with("crowd-")));
+    // One letter, and the last of the alphabet: its range ends at `{`, which a linguistic
+    // collation sorts before the letters (the PostgreSQL test databases use one).
+    let nurse = search("nurse", "z").await;
+    assert!(
+        nurse.contains(&KASHGAR_PATIENT.to_string()),
+        "z finds 张三: {nurse:?}"
+    );
+    let official = search("official", "zs").await;
+    assert_eq!(official.len(), 200, "Hami's official sees a full page");
+    assert!(!official.contains(&KASHGAR_PATIENT.to_string()));
+
+    // A full page tells the user to narrow the search; a short one does not.
+    let admin = app.browser("admin").await;
+    let page = admin.get("/patients?q=zs").await.text().await.unwrap();
+    assert!(
+        page.contains("id=\"more\""),
+        "full page asks for more letters"
+    );
+    let page = admin
+        .get(&format!("/patients?q={}", urlencode("张三丰")))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("id=\"more\""));
+}
+both!(crowded_short_searches_stay_in_scope);
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
+}

@@ -8,7 +8,7 @@ use crate::both;
 use crate::helpers::{audit_for, TestApp};
 
 fn shared_data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+    crate::helpers::shared_data()
 }
 
 async fn fhir_post(c: &reqwest::Client, app: &TestApp, ty: &str, body: &Value) -> (u16, Value) {
