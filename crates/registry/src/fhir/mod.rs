@@ -57,8 +57,11 @@ pub fn routes() -> Router<Platform> {
             "/fhir/r4/Location/{id}",
             get(read_location).put(update_location),
         )
-        .route("/fhir/r4/{ty}", get(unsupported).post(unsupported))
-        .route("/fhir/r4/{ty}/{id}", get(unsupported).put(unsupported))
+        .route("/fhir/r4/{ty}", get(unsupported).post(unsupported_write))
+        .route(
+            "/fhir/r4/{ty}/{id}",
+            get(unsupported).put(unsupported_write),
+        )
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -112,6 +115,13 @@ fn valid_id(id: &str) -> bool {
 async fn unsupported(Path(p): Path<Vec<String>>) -> AppError {
     let ty = p.first().cloned().unwrap_or_default();
     AppError::NotFoundBecause(Msg::new("error.fhir_unsupported").arg("type", ty))
+}
+
+/// The same refusal for a write. The body is read first (up to the usual limit): answering
+/// while the client is still sending makes the connection close under it, and the client then
+/// sees a broken connection instead of the OperationOutcome.
+async fn unsupported_write(p: Path<Vec<String>>, _body: Bytes) -> AppError {
+    unsupported(p).await
 }
 
 async fn metadata(headers: HeaderMap) -> Response {

@@ -120,40 +120,50 @@ async fn registry(
         .map_err(|e| CliError::Message(e.to_string()))?;
     let server = tokio::spawn(app::serve(st.clone(), listener));
     let base = format!("http://{addr}");
-    let token = auth::create_api_token(&db, "admin", &clock)
-        .await
-        .map_err(msg("API token"))?;
-    let who = auth::principal_from_token(&db, &token, Channel::Api, "127.0.0.1", "tianshan-bench")
-        .await
-        .map_err(msg("principal"))?
-        .ok_or_else(|| CliError::Message("the new API token is not accepted".into()))?;
-    let mut headers = reqwest::header::HeaderMap::new();
-    let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|e| CliError::Message(e.to_string()))?;
-    headers.insert(reqwest::header::AUTHORIZATION, bearer);
-    let client = reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .map_err(|e| CliError::Message(e.to_string()))?;
+    let (client, who) = signed_in(&db, "admin", &clock).await?;
+    // A township nurse: the same searches, bounded by her scope (one township of ~40).
+    let (nurse_client, nurse) = signed_in(&db, "nurse", &clock).await?;
 
     // Warm the connection, the statement caches and the page cache a little, as a running server would be.
     let warm: Vec<String> = samples.full_names.iter().take(50).cloned().collect();
     measure::http_searches(&client, &base, SearchKind::Name, &warm, budget).await;
 
     let kinds = [
-        ("name (full name)", SearchKind::Name, &samples.full_names),
+        (
+            "name (full name)",
+            SearchKind::Name,
+            &samples.full_names,
+            false,
+        ),
         (
             "q (2–3 pinyin initials)",
             SearchKind::Initials,
             &samples.initials,
+            false,
         ),
-        ("id_number", SearchKind::IdNumber, &samples.id_numbers),
+        (
+            "id_number",
+            SearchKind::IdNumber,
+            &samples.id_numbers,
+            false,
+        ),
+        (
+            "q (initials), township nurse",
+            SearchKind::Initials,
+            &samples.initials,
+            true,
+        ),
     ];
     let mut rows = Vec::new();
-    for (label, kind, values) in kinds {
+    for (label, kind, values, as_nurse) in kinds {
         eprintln!("Searching by {label} ...");
-        let http = measure::http_searches(&client, &base, kind, values, budget).await;
-        let service = measure::service_searches(&st, &who, kind, values, budget).await;
+        let (c, p) = if as_nurse {
+            (&nurse_client, &nurse)
+        } else {
+            (&client, &who)
+        };
+        let http = measure::http_searches(c, &base, kind, values, budget).await;
+        let service = measure::service_searches(&st, p, kind, values, budget).await;
         rows.push((label, kind, http, service));
     }
     eprintln!("FHIR creates ...");
@@ -173,6 +183,30 @@ async fn registry(
     });
     db.close().await;
     Ok(())
+}
+
+/// An API client with a fresh bearer token for `user`, and the principal that token stands for.
+async fn signed_in(
+    db: &Db,
+    user: &str,
+    clock: &Clock,
+) -> Result<(reqwest::Client, tianshan_platform::auth::Principal), CliError> {
+    let token = auth::create_api_token(db, user, clock)
+        .await
+        .map_err(msg("API token"))?;
+    let who = auth::principal_from_token(db, &token, Channel::Api, "127.0.0.1", "tianshan-bench")
+        .await
+        .map_err(msg("principal"))?
+        .ok_or_else(|| CliError::Message("the new API token is not accepted".into()))?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|e| CliError::Message(e.to_string()))?;
+    headers.insert(reqwest::header::AUTHORIZATION, bearer);
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .map_err(|e| CliError::Message(e.to_string()))?;
+    Ok((client, who))
 }
 
 async fn villages(db: &Db) -> Result<Vec<Village>, CliError> {
