@@ -227,7 +227,7 @@ pub enum DateOp {
 /// The most term rows a name search considers (inside the user's scope, closest terms first).
 /// It bounds the work of a short query such as `w` or `zs` on a million patients; nobody reads
 /// past the first page of such a list: the search page asks for more letters instead.
-pub const TERM_MATCH_CAP: i64 = 1_000;
+pub const TERM_MATCH_CAP: i64 = 400;
 
 #[derive(Debug, Clone, Default)]
 pub struct PatientQuery {
