@@ -1,14 +1,20 @@
 //! The processing model of chapter 4 and the vaccine group rules of chapter 9: from a patient
 //! history and an assessment date to dose evaluations and one forecast per vaccine group.
+//! Working buffers live in a per-thread scratch area, so a forecast allocates little more
+//! than its answer and memory stays flat however many patients a thread forecasts.
+
+use std::cell::{Cell, RefCell};
 
 use time::Date;
 
-use crate::evaluate::{AntigenDose, Ctx, EvalReasons, EvalStatus, RecordEval, SeriesState};
-use crate::forecast::SeriesStatus;
+use crate::evaluate::{AntigenDose, Ctx, EvalReasons, EvalStatus, PDose, RecordEval, SeriesRun};
+use crate::forecast::{ruled_out, SeriesForecast, SeriesStatus};
 use crate::model::Cvx;
 use crate::patient::PatientHistory;
-use crate::schedule::{Antigen, Schedule};
-use crate::select::{best_series, is_relevant, PatientSeries};
+use crate::plan::{AntigenPlan, DosePlan, ObsId, Plan, SeriesKind};
+use crate::schedule::Schedule;
+use crate::select::{bits, relevant_series, Runs};
+use crate::span::Day;
 
 /// The evaluation of one dose for one antigen, in the best patient series of that antigen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,198 +87,213 @@ impl Forecast<'_> {
     }
 }
 
-/// Evaluates the history and forecasts every vaccine group of the schedule on `assessment`.
-/// Pure and deterministic: the same inputs give the same output.
-pub fn forecast<'s>(
-    schedule: &'s Schedule,
-    patient: &PatientHistory,
-    assessment: Date,
-) -> Forecast<'s> {
-    let mut order: Vec<usize> = (0..patient.doses.len()).collect();
-    order.sort_by_key(|&i| patient.doses[i].date);
-    let mut out = Forecast::default();
-    for group in &schedule.vaccine_groups {
-        let mut contained = Vec::new();
-        for antigen_name in &group.antigens {
-            let Some(antigen) = schedule.antigen(antigen_name) else {
-                continue;
-            };
-            let records = antigen_doses(schedule, patient, antigen, &order);
-            let Some((best, valid_elsewhere)) =
-                best_for_antigen(schedule, patient, assessment, antigen, &records)
-            else {
-                continue;
-            };
-            // The same series, borrowed from the schedule rather than from this loop.
-            let series = antigen
-                .data
-                .series
+/// Reusable working memory of one thread.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub doses: Vec<PDose>,
+    pub live: Vec<PDose>,
+    pub obs: Vec<(ObsId, Option<Day>)>,
+    pub ages: Vec<Cell<i32>>,
+    /// Antigen administered records, per antigen.
+    pub records: Vec<Vec<AntigenDose>>,
+    pub runs: Vec<SeriesRun>,
+    pub complete_groups: Vec<u32>,
+    vaccines: Vec<Cvx>,
+    contained: Vec<Contained>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch area (a fresh one if it is already in use).
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+impl Scratch {
+    /// Section 4.1/4.2: the history in date order, observations interned, the antigen
+    /// administered records of every antigen, and an empty age cache.
+    pub fn prepare(&mut self, plan: &Plan, patient: &PatientHistory) {
+        let birth = Day::from_date(patient.birth_date);
+        self.doses.clear();
+        self.doses
+            .extend(patient.doses.iter().enumerate().map(|(i, d)| PDose {
+                day: Day::from_date(d.date),
+                cvx: d.cvx.0,
+                index: i as u32,
+            }));
+        // Stable: doses of the same day keep their input order. Histories usually come in date
+        // order already.
+        if !self.doses.is_sorted_by_key(|d| d.day) {
+            self.doses.sort_by_key(|d| d.day);
+        }
+        self.live.clear();
+        self.live.extend(self.doses.iter().copied().filter(|d| {
+            plan.cvx(d.cvx)
+                .is_some_and(|c| !c.conflicts_as_previous.is_empty())
+        }));
+        self.obs.clear();
+        self.obs.extend(
+            patient
+                .observations
                 .iter()
-                .find(|s| std::ptr::eq(*s, best.state.series));
-            let series_name: &'s str = series
-                .and_then(|s| s.series_name.as_deref())
-                .unwrap_or_default();
-            for (k, rec) in records.iter().enumerate() {
-                let mut eval = best.state.evals[k];
-                if let Some(other) = valid_elsewhere[k] {
-                    eval = other;
-                }
-                out.evaluations.push(DoseEvaluation {
-                    dose: rec.dose,
-                    antigen: &antigen.name,
-                    vaccine_group: &group.name,
-                    series: series_name,
-                    status: eval.status,
-                    reasons: eval.reasons,
-                    target_dose: eval.target_dose,
-                });
+                .filter_map(|o| Some((plan.observation(&o.code)?, o.date.map(Day::from_date)))),
+        );
+        self.ages.clear();
+        self.ages.resize(plan.ages.len(), Cell::new(i32::MIN));
+        if self.records.len() < plan.antigens.len() {
+            self.records.resize_with(plan.antigens.len(), Vec::new);
+        }
+        for list in &mut self.records {
+            list.clear();
+        }
+        let ages = &self.ages;
+        let age = |id: crate::plan::AgeId| {
+            let slot = &ages[usize::from(id.0)];
+            if slot.get() == i32::MIN {
+                slot.set(plan.ages[usize::from(id.0)].from_day(birth).0);
             }
-            let target = best.forecast.target.map(|t| best.state.series_dose(t));
-            let vaccines = target
-                .map(|sd| recommended_vaccines(patient, antigen, sd))
-                .unwrap_or_default();
-            contained.push((best.forecast, series_name, vaccines));
+            Day(slot.get())
+        };
+        for d in &self.doses {
+            let Some(c) = plan.cvx(d.cvx) else { continue };
+            for a in &c.antigens {
+                if a.begin.is_none_or(|b| d.day >= age(b)) && a.end.is_none_or(|e| d.day < age(e)) {
+                    self.records[usize::from(a.antigen)].push(AntigenDose {
+                        dose: d.index,
+                        day: d.day,
+                        cvx: d.cvx,
+                    });
+                }
+            }
         }
-        if contained.is_empty() {
-            continue;
-        }
-        out.vaccine_groups.push(group_forecast(
-            &group.name,
-            group.antigens.len() > 1,
-            &contained,
-            patient,
-            schedule,
-        ));
     }
-    out
-}
 
-/// FORECASTRECVAC-1: preferable vaccines flagged for forecasting that no contraindication of
-/// the patient rules out; when all flagged ones are ruled out, the other preferable vaccines.
-fn recommended_vaccines(
-    patient: &PatientHistory,
-    antigen: &Antigen,
-    sd: &crate::model::SeriesDose,
-) -> Vec<Cvx> {
-    let ruled_out = |cvx: Cvx| {
-        antigen
-            .data
-            .contraindications
-            .vaccine
-            .contraindication
-            .iter()
-            .any(|c| {
-                c.observation_code
-                    .as_deref()
-                    .is_some_and(|code| patient.has_observation(code))
-                    && c.contraindicated_vaccine.iter().any(|v| v.cvx == Some(cvx))
-            })
-    };
-    let allowed = |flagged: bool| -> Vec<Cvx> {
-        sd.preferable_vaccine
-            .iter()
-            .filter(|v| v.forecast_vaccine_type == flagged)
-            .filter_map(|v| v.cvx)
-            .filter(|cvx| !ruled_out(*cvx))
-            .collect()
-    };
-    let flagged = allowed(true);
-    if flagged.is_empty() {
-        allowed(false)
-    } else {
-        flagged
+    pub fn ctx<'a>(
+        &'a self,
+        plan: &'a Plan,
+        patient: &PatientHistory,
+        assessment: Date,
+    ) -> Ctx<'a> {
+        Ctx {
+            plan,
+            birth: Day::from_date(patient.birth_date),
+            assessment: Day::from_date(assessment),
+            gender: patient.gender,
+            doses: &self.doses,
+            live: &self.live,
+            obs: &self.obs,
+            ages: &self.ages,
+            complete_groups: &[],
+        }
     }
 }
 
-/// Section 4.2: the doses of the history that carry this antigen, in date order.
-fn antigen_doses(
-    schedule: &Schedule,
-    patient: &PatientHistory,
-    antigen: &Antigen,
-    order: &[usize],
-) -> Vec<AntigenDose> {
-    let mut records = Vec::new();
-    for &i in order {
-        let dose = &patient.doses[i];
-        let carries = schedule.antigens_of(dose.cvx).iter().any(|a| {
-            a.antigen.as_deref() == Some(antigen.name.as_str())
-                && a.association_begin_age
-                    .is_none_or(|b| dose.date >= b.after(patient.birth_date))
-                && a.association_end_age
-                    .is_none_or(|e| dose.date < e.after(patient.birth_date))
-        });
-        if carries {
-            records.push(AntigenDose {
-                dose: i,
-                date: dose.date,
-                cvx: dose.cvx,
-            });
-        }
-    }
-    records
+/// The result of sections 4.3 to 4.5 for one antigen: the runs are in `runs[..count]`, in
+/// ascending series group order (the order of chapter 8), so bit sets over them iterate best
+/// series group by group.
+#[derive(Clone, Copy)]
+pub(crate) struct AntigenOutcome {
+    pub count: usize,
+    pub best: u64,
+    pub chosen: usize,
 }
 
-/// Sections 4.3 to 4.5 for one antigen; when several best series remain, the one that needs a
-/// dose soonest drives the vaccine group forecast (see docs/immunization.md).
-fn best_for_antigen<'r>(
-    schedule: &'r Schedule,
-    patient: &PatientHistory,
-    assessment: Date,
-    antigen: &'r Antigen,
-    records: &'r [AntigenDose],
-) -> Option<(PatientSeries<'r>, Vec<Option<RecordEval>>)> {
-    let run = |complete_groups: &[u32]| {
-        run_all(
-            schedule,
-            patient,
-            assessment,
-            antigen,
-            records,
-            complete_groups,
-        )
-    };
-    let mut runs = run(&[]);
-    let mut complete_groups: Vec<u32> = Vec::new();
-    if antigen.uses_completed_series() {
-        complete_groups = runs
-            .iter()
-            .filter(|r| r.forecast.status == SeriesStatus::Complete)
-            .filter_map(|r| r.state.series.select_series.series_group)
-            .collect();
+/// Sections 4.3 to 4.5 for one antigen; when several best series remain, one drives the vaccine
+/// group forecast (see docs/immunization.md).
+pub(crate) fn run_antigen(
+    ctx: &Ctx<'_>,
+    antigen: &AntigenPlan,
+    records: &[AntigenDose],
+    runs: &mut Vec<SeriesRun>,
+    complete_groups: &mut Vec<u32>,
+) -> Option<AntigenOutcome> {
+    let relevant = relevant_series(ctx, antigen);
+    let count = relevant.count_ones() as usize;
+    if count == 0 {
+        return None;
+    }
+    if runs.len() < count {
+        runs.resize_with(count, SeriesRun::default);
+    }
+    complete_groups.clear();
+    evaluate_all(ctx, antigen, records, relevant, &mut runs[..count]);
+    if antigen.uses_completed_series {
+        for run in &runs[..count] {
+            if run.forecast.status == SeriesStatus::Complete {
+                complete_groups.push(antigen.series[usize::from(run.series)].group);
+            }
+        }
         if !complete_groups.is_empty() {
-            runs = run(&complete_groups);
+            let ctx = Ctx {
+                complete_groups,
+                ..*ctx
+            };
+            evaluate_all(&ctx, antigen, records, relevant, &mut runs[..count]);
         }
     }
     let ctx = Ctx {
-        schedule,
-        patient,
-        assessment,
-        complete_groups: &complete_groups,
+        complete_groups,
+        ..*ctx
     };
-    let best = best_series(&ctx, &runs);
-    let chosen = best
-        .iter()
-        .copied()
-        .filter(|&i| runs[i].forecast.status == SeriesStatus::NotComplete)
-        .min_by_key(|&i| (!runs[i].is_risk(), runs[i].forecast.earliest))
+    let mut select = Runs {
+        ctx: &ctx,
+        antigen,
+        runs: &mut runs[..count],
+        records,
+    };
+    let best = select.best_series();
+    let runs = &runs[..count];
+    let ordered = || bits(best);
+    // A series nobody has started whose minimum age to start is still ahead (the RSV 75+ series
+    // for an infant) cannot be given yet: it drives the forecast only when no other best series
+    // says anything (2023-0034 expects the infant series' Aged Out, 2024-0055 the 75+ dose).
+    let startable = |i: usize| {
+        runs[i].valid_doses() > 0
+            || ctx
+                .age_opt(antigen.series[usize::from(runs[i].series)].min_start)
+                .is_none_or(|start| ctx.assessment >= start)
+    };
+    let needs_dose = |i: usize| runs[i].forecast.status == SeriesStatus::NotComplete;
+    let is_risk = |i: usize| antigen.series[usize::from(runs[i].series)].kind == SeriesKind::Risk;
+    let chosen = ordered()
+        .filter(|&i| needs_dose(i) && startable(i))
+        .min_by_key(|&i| (!is_risk(i), runs[i].forecast.earliest))
         .or_else(|| {
-            best.iter()
-                .copied()
+            ordered()
+                .filter(|&i| !needs_dose(i))
                 .min_by_key(|&i| settled_rank(runs[i].forecast.status))
-        })?;
-    // A dose that is valid in another best series (a risk series next to the standard one)
-    // is reported valid.
-    let valid_elsewhere = (0..records.len())
-        .map(|k| {
-            if runs[chosen].state.evals[k].status == EvalStatus::Valid {
-                return None;
-            }
-            best.iter()
-                .map(|&i| runs[i].state.evals[k])
-                .find(|e| e.status == EvalStatus::Valid)
         })
-        .collect();
-    Some((runs.swap_remove(chosen), valid_elsewhere))
+        .or_else(|| ordered().min_by_key(|&i| (!is_risk(i), runs[i].forecast.earliest)))?;
+    Some(AntigenOutcome {
+        count,
+        best,
+        chosen,
+    })
+}
+
+fn evaluate_all(
+    ctx: &Ctx<'_>,
+    antigen: &AntigenPlan,
+    records: &[AntigenDose],
+    relevant: u64,
+    runs: &mut [SeriesRun],
+) {
+    let in_order = antigen
+        .by_group
+        .iter()
+        .map(|&s| usize::from(s))
+        .filter(|&s| relevant & (1 << s) != 0);
+    for (run, s) in runs.iter_mut().zip(in_order) {
+        let plan = &antigen.series[s];
+        run.reset(s as u16, plan, records.len());
+        run.evaluate(ctx, plan, records);
+        run.forecast = run.forecast(ctx, antigen, plan, records);
+    }
 }
 
 /// Among best series that need no dose, the one that says most about the patient's protection.
@@ -287,62 +308,225 @@ fn settled_rank(status: SeriesStatus) -> u8 {
     }
 }
 
-fn run_all<'s>(
+/// The evaluation reported for record `k`: the chosen series', or a valid evaluation of another
+/// best series (a risk series next to the standard one).
+pub(crate) fn reported_eval(runs: &[SeriesRun], outcome: &AntigenOutcome, k: usize) -> RecordEval {
+    let own = runs[outcome.chosen].evals[k];
+    if own.status == EvalStatus::Valid {
+        return own;
+    }
+    bits(outcome.best)
+        .map(|i| runs[i].evals[k])
+        .find(|e| e.status == EvalStatus::Valid)
+        .unwrap_or(own)
+}
+
+/// What an antigen contributes to its vaccine group forecast.
+#[derive(Clone, Copy)]
+struct Contained {
+    forecast: SeriesForecast,
+    antigen: u16,
+    series: u16,
+    /// Range of its recommended vaccines in the scratch list.
+    vaccines: (usize, usize),
+}
+
+/// Evaluates the history and forecasts every vaccine group of the schedule on `assessment`.
+/// Pure and deterministic: the same inputs give the same output.
+pub fn forecast<'s>(
     schedule: &'s Schedule,
     patient: &PatientHistory,
     assessment: Date,
-    antigen: &'s Antigen,
-    records: &'s [AntigenDose],
-    complete_groups: &[u32],
-) -> Vec<PatientSeries<'s>> {
-    let ctx = Ctx {
-        schedule,
-        patient,
-        assessment,
+) -> Forecast<'s> {
+    with_scratch(|scratch| forecast_with(schedule, patient, assessment, scratch))
+}
+
+fn forecast_with<'s>(
+    schedule: &'s Schedule,
+    patient: &PatientHistory,
+    assessment: Date,
+    scratch: &mut Scratch,
+) -> Forecast<'s> {
+    let plan = schedule.plan();
+    scratch.prepare(plan, patient);
+    let Scratch {
+        doses,
+        live,
+        obs,
+        ages,
+        records,
+        runs,
         complete_groups,
+        vaccines,
+        contained,
+    } = scratch;
+    let ctx = Ctx {
+        plan,
+        birth: Day::from_date(patient.birth_date),
+        assessment: Day::from_date(assessment),
+        gender: patient.gender,
+        doses,
+        live,
+        obs,
+        ages,
+        complete_groups: &[],
     };
-    antigen
+    let evaluations: usize = plan
+        .groups
+        .iter()
+        .flatten()
+        .map(|&a| records[usize::from(a)].len())
+        .sum();
+    let mut out = Forecast {
+        evaluations: Vec::with_capacity(evaluations),
+        vaccine_groups: Vec::with_capacity(plan.groups.len()),
+    };
+    for (g, group_antigens) in plan.groups.iter().enumerate() {
+        let group = &schedule.vaccine_groups[g];
+        contained.clear();
+        vaccines.clear();
+        // The antigen just run (the first of its kind, and whose records), whose runs are
+        // still in the buffer: an antigen with identical rules and records reuses them.
+        let mut last: Option<(u16, u16, Option<AntigenOutcome>)> = None;
+        for &a in group_antigens {
+            let antigen = &plan.antigens[usize::from(a)];
+            let (kind, differ) = match &plan.same_as[usize::from(a)] {
+                Some((b, differ)) => (*b, differ.as_slice()),
+                None => (a, &[][..]),
+            };
+            let reuse = match last {
+                Some((k, source, outcome))
+                    if k == kind
+                        && source == kind
+                        && records[usize::from(a)] == records[usize::from(source)]
+                        && !records[usize::from(a)]
+                            .iter()
+                            .any(|r| differ.contains(&r.cvx)) =>
+                {
+                    Some(outcome)
+                }
+                _ => None,
+            };
+            let records = &records[usize::from(a)];
+            let outcome = match reuse {
+                Some(outcome) => outcome,
+                None => {
+                    let outcome = run_antigen(&ctx, antigen, records, runs, complete_groups);
+                    last = Some((kind, a, outcome));
+                    outcome
+                }
+            };
+            let Some(outcome) = outcome else {
+                continue;
+            };
+            let model = &schedule.antigens[usize::from(a)];
+            let best = &runs[outcome.chosen];
+            let series_name = series_name(schedule, a, best.series);
+            for (k, rec) in records.iter().enumerate() {
+                let eval = reported_eval(runs, &outcome, k);
+                out.evaluations.push(DoseEvaluation {
+                    dose: rec.dose as usize,
+                    antigen: &model.name,
+                    vaccine_group: &group.name,
+                    series: series_name,
+                    status: eval.status,
+                    reasons: eval.reasons,
+                    target_dose: eval.target_dose,
+                });
+            }
+            let start = vaccines.len();
+            if let Some(t) = best.forecast.target {
+                let sd = best.dose(&antigen.series[usize::from(best.series)], t);
+                recommended_vaccines(&ctx, antigen, sd, vaccines);
+            }
+            contained.push(Contained {
+                forecast: best.forecast,
+                antigen: a,
+                series: best.series,
+                vaccines: (start, vaccines.len()),
+            });
+        }
+        if contained.is_empty() {
+            continue;
+        }
+        out.vaccine_groups.push(group_forecast(
+            schedule,
+            &ctx,
+            g,
+            group_antigens.len() > 1,
+            contained,
+            vaccines,
+        ));
+    }
+    out
+}
+
+pub(crate) fn series_name(schedule: &Schedule, antigen: u16, series: u16) -> &str {
+    schedule.antigens[usize::from(antigen)]
         .data
         .series
-        .iter()
-        .filter(|s| is_relevant(&ctx, s))
-        .map(|series| {
-            let mut state = SeriesState::new(series, records);
-            state.evaluate(&ctx);
-            let forecast = state.forecast(&ctx, &antigen.data);
-            PatientSeries { state, forecast }
-        })
-        .collect()
+        .get(usize::from(series))
+        .and_then(|s| s.series_name.as_deref())
+        .unwrap_or_default()
+}
+
+/// FORECASTRECVAC-1: preferable vaccines flagged for forecasting that no contraindication of
+/// the patient rules out; when all flagged ones are ruled out, the other preferable vaccines.
+fn recommended_vaccines(ctx: &Ctx<'_>, antigen: &AntigenPlan, sd: &DosePlan, out: &mut Vec<Cvx>) {
+    let start = out.len();
+    for flagged in [true, false] {
+        out.extend(
+            sd.preferable
+                .iter()
+                .filter(|v| v.forecast == flagged)
+                .filter(|v| !ruled_out(ctx, antigen, v.cvx))
+                .map(|v| Cvx(v.cvx)),
+        );
+        if out.len() > start {
+            return;
+        }
+    }
 }
 
 /// Chapter 9: merges the antigen forecasts of a vaccine group.
 fn group_forecast<'s>(
-    name: &'s str,
+    schedule: &'s Schedule,
+    ctx: &Ctx<'_>,
+    g: usize,
     multiple: bool,
-    contained: &[(crate::forecast::SeriesForecast, &'s str, Vec<Cvx>)],
-    patient: &PatientHistory,
-    schedule: &Schedule,
+    contained: &[Contained],
+    vaccines: &[Cvx],
 ) -> VaccineGroupForecast<'s> {
-    let statuses: Vec<SeriesStatus> = contained.iter().map(|(f, _, _)| f.status).collect();
+    let name = schedule.vaccine_groups[g].name.as_str();
+    // Table 7-7 makes an antigen series contraindicated when all its preferable vaccines are;
+    // in a group of several antigens that removes those vaccines, not the group: the other
+    // antigens are still given (DT for a child who may not receive pertussis vaccine,
+    // 2016-UC-0003). Only when nothing else remains is the group contraindicated.
+    let by_vaccines = |c: &Contained| {
+        c.forecast.status == SeriesStatus::Contraindicated && c.forecast.vaccines_contraindicated
+    };
+    let drop_vaccine_only = multiple && contained.iter().any(|c| !by_vaccines(c));
+    let considered = || {
+        contained
+            .iter()
+            .filter(move |c| !(drop_vaccine_only && by_vaccines(c)))
+    };
+    let has = |s: SeriesStatus| considered().any(|c| c.forecast.status == s);
     let status = if !multiple {
-        statuses[0]
-    } else if statuses.contains(&SeriesStatus::Contraindicated) {
+        contained[0].forecast.status
+    } else if has(SeriesStatus::Contraindicated) {
         SeriesStatus::Contraindicated
-    } else if statuses.contains(&SeriesStatus::AgedOut) {
+    } else if has(SeriesStatus::AgedOut) {
         SeriesStatus::AgedOut
-    } else if statuses.contains(&SeriesStatus::NotRecommended) {
+    } else if has(SeriesStatus::NotRecommended) {
         SeriesStatus::NotRecommended
-    } else if statuses.contains(&SeriesStatus::NotComplete) {
+    } else if has(SeriesStatus::NotComplete) {
         SeriesStatus::NotComplete
-    } else if statuses.iter().all(|s| *s == SeriesStatus::Immune) {
+    } else if considered().all(|c| c.forecast.status == SeriesStatus::Immune) {
         SeriesStatus::Immune
     } else {
         SeriesStatus::Complete
     };
-    let open: Vec<_> = contained
-        .iter()
-        .filter(|(f, _, _)| f.status == SeriesStatus::NotComplete)
-        .collect();
     let mut forecast = VaccineGroupForecast {
         vaccine_group: name,
         status,
@@ -351,51 +535,61 @@ fn group_forecast<'s>(
         recommended: None,
         past_due: None,
         latest: None,
-        series: contained.iter().map(|(_, s, _)| *s).collect(),
+        series: contained
+            .iter()
+            .map(|c| series_name(schedule, c.antigen, c.series))
+            .collect(),
         vaccines: Vec::new(),
     };
-    if status != SeriesStatus::NotComplete || open.is_empty() {
+    let open = || {
+        considered()
+            .filter(|c| c.forecast.status == SeriesStatus::NotComplete)
+            .map(|c| &c.forecast)
+    };
+    if status != SeriesStatus::NotComplete || open().next().is_none() {
         return forecast;
     }
-    let earliest = if open.iter().any(|(f, _, _)| f.priority) {
-        let first = open.iter().filter_map(|(f, _, _)| f.earliest).min();
-        let last_dose = patient
+    let earliest = if open().any(|f| f.priority) {
+        let first = open().filter_map(|f| f.earliest).min();
+        let antigens = &ctx.plan.groups[g];
+        let last_dose = ctx
             .doses
             .iter()
             .filter(|d| {
-                schedule.antigens_of(d.cvx).iter().any(|a| {
-                    schedule.vaccine_groups.iter().any(|g| {
-                        g.name == name && a.antigen.as_ref().is_some_and(|x| g.antigens.contains(x))
-                    })
-                })
+                ctx.plan
+                    .cvx(d.cvx)
+                    .is_some_and(|c| c.antigens.iter().any(|a| antigens.contains(&a.antigen)))
             })
-            .map(|d| d.date)
+            .map(|d| d.day)
             .max();
         first.max(last_dose)
     } else {
-        open.iter().filter_map(|(f, _, _)| f.earliest).max()
+        open().filter_map(|f| f.earliest).max()
     };
-    forecast.earliest = earliest;
-    forecast.recommended = open
-        .iter()
-        .filter_map(|(f, _, _)| f.recommended)
+    forecast.earliest = earliest.map(Day::to_date);
+    forecast.recommended = open()
+        .filter_map(|f| f.recommended)
         .min()
-        .max(earliest);
-    forecast.past_due = open
-        .iter()
-        .filter_map(|(f, _, _)| f.past_due)
+        .max(earliest)
+        .map(Day::to_date);
+    forecast.past_due = open()
+        .filter_map(|f| f.past_due)
         .min()
         .map(|d| Some(d).max(earliest))
-        .unwrap_or(None);
-    forecast.latest = open.iter().filter_map(|(f, _, _)| f.latest).min();
-    forecast.dose_number = open.iter().filter_map(|(f, _, _)| f.dose_number).min();
-    let mut vaccines: Vec<Cvx> = open
-        .iter()
-        .flat_map(|(_, _, v)| v.iter().copied())
-        .collect();
-    vaccines.sort_unstable();
-    vaccines.dedup();
-    forecast.vaccines = vaccines;
+        .unwrap_or(None)
+        .map(Day::to_date);
+    forecast.latest = open().filter_map(|f| f.latest).min().map(Day::to_date);
+    forecast.dose_number = open().filter_map(|f| f.dose_number).min();
+    let open_vaccines = || {
+        considered()
+            .filter(|c| c.forecast.status == SeriesStatus::NotComplete)
+            .flat_map(|c| vaccines[c.vaccines.0..c.vaccines.1].iter().copied())
+    };
+    let mut list: Vec<Cvx> = Vec::with_capacity(open_vaccines().count());
+    list.extend(open_vaccines());
+    list.sort_unstable();
+    list.dedup();
+    forecast.vaccines = list;
     forecast
 }
 
@@ -408,39 +602,46 @@ pub fn explain_antigen(
     antigen: &str,
 ) -> String {
     use std::fmt::Write as _;
-    let mut out = String::new();
-    let Some(antigen) = schedule.antigen(antigen) else {
+    let Some(a) = schedule.antigens.iter().position(|x| x.name == antigen) else {
         return format!("unknown antigen {antigen}\n");
     };
-    let mut order: Vec<usize> = (0..patient.doses.len()).collect();
-    order.sort_by_key(|&i| patient.doses[i].date);
-    let records = antigen_doses(schedule, patient, antigen, &order);
-    let runs = run_all(schedule, patient, assessment, antigen, &records, &[]);
-    let ctx = Ctx {
-        schedule,
-        patient,
-        assessment,
-        complete_groups: &[],
+    let plan = schedule.plan();
+    let mut scratch = Scratch::default();
+    scratch.prepare(plan, patient);
+    let mut runs = Vec::new();
+    let mut complete_groups = Vec::new();
+    let ctx = scratch.ctx(plan, patient, assessment);
+    let records = &scratch.records[a];
+    let antigen_plan = &plan.antigens[a];
+    let mut out = String::new();
+    let Some(outcome) = run_antigen(&ctx, antigen_plan, records, &mut runs, &mut complete_groups)
+    else {
+        return out;
     };
-    let best = best_series(&ctx, &runs);
-    for (i, run) in runs.iter().enumerate() {
-        let s = run.state.series;
+    for (i, run) in runs[..outcome.count].iter().enumerate() {
+        let s = &antigen_plan.series[usize::from(run.series)];
+        let model = &schedule.antigens[a].data.series[usize::from(run.series)];
         let _ = writeln!(
             out,
-            "{} [{}] group {:?} type {:?} -> {} earliest {:?} valid {}",
-            if best.contains(&i) { "*" } else { " " },
-            s.series_name.as_deref().unwrap_or_default(),
-            s.select_series.series_group,
-            s.series_type,
+            "{} [{}] group {} type {:?} -> {} earliest {:?} valid {} ({:?})",
+            if outcome.best & (1 << i) != 0 {
+                "*"
+            } else {
+                " "
+            },
+            model.series_name.as_deref().unwrap_or_default(),
+            s.group,
+            s.kind,
             run.forecast.status,
-            run.forecast.earliest,
-            run.valid_doses()
+            run.forecast.earliest.map(Day::to_date),
+            run.valid_doses(),
+            run.selection,
         );
-        for (r, e) in records.iter().zip(&run.state.evals) {
+        for (r, e) in records.iter().zip(&run.evals) {
             let _ = writeln!(
                 out,
                 "    {} cvx {} -> {:?} {:?} target {:?}",
-                r.date,
+                r.day.to_date(),
                 r.cvx,
                 e.status,
                 e.reasons.iter().collect::<Vec<_>>(),

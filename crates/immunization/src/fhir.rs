@@ -17,6 +17,7 @@ use crate::span::parse_date;
 const CVX_SYSTEM: &str = "http://hl7.org/fhir/sid/cvx";
 const MVX_SYSTEM: &str = "http://hl7.org/fhir/sid/mvx";
 const CDSI_OBSERVATION_SYSTEM: &str = "https://www.cdc.gov/vaccines/programs/iis/cdsi.html";
+const SNOMED_SYSTEM: &str = "http://snomed.info/sct";
 const DOSE_STATUS_SYSTEM: &str =
     "http://terminology.hl7.org/CodeSystem/immunization-evaluation-dose-status";
 const LOINC: &str = "http://loinc.org";
@@ -148,24 +149,29 @@ pub fn read_parameters(
             }
             "condition" | "observation" => {
                 let Some(res) = resource else { continue };
+                if !is_active(res) {
+                    continue;
+                }
                 let date = date_field(
                     "onsetDateTime",
                     res.get("onsetDateTime")
                         .or_else(|| res.get("effectiveDateTime")),
                 )?;
-                for (system, code) in codings(res.get("code")) {
-                    if system == CDSI_OBSERVATION_SYSTEM {
-                        observations.push(PatientObservation {
-                            code: code.to_owned(),
-                            date,
-                        });
-                    }
+                let abated = date_field("abatementDateTime", res.get("abatementDateTime"))?;
+                for code in observation_codes(schedule, res) {
+                    observations.push((PatientObservation { code, date }, abated));
                 }
             }
             _ => {}
         }
     }
     let assessment_date = assessment.ok_or(ForecastError::MissingAssessmentDate)?;
+    // A condition that ended on or before the assessment date is no longer active.
+    let observations = observations
+        .into_iter()
+        .filter(|(_, abated)| abated.is_none_or(|a| a > assessment_date))
+        .map(|(o, _)| o)
+        .collect();
     let patient = patient.ok_or(ForecastError::MissingPatient)?;
     let birth_date = date_field("Patient.birthDate", patient.get("birthDate"))?
         .ok_or(ForecastError::MissingBirthDate)?;
@@ -188,6 +194,56 @@ pub fn read_parameters(
     })
 }
 
+/// Whether a Condition or Observation describes something active for the patient: not a
+/// condition that is inactive, in remission or resolved, nor one refuted or entered in error,
+/// nor an observation cancelled or entered in error (CDSi counts active observations only).
+fn is_active(res: &Value) -> bool {
+    let coded = |field: &str, codes: &[&str]| {
+        res.get(field)
+            .and_then(|c| c.get("coding"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("code").and_then(Value::as_str))
+            .any(|code| codes.contains(&code))
+    };
+    let status = res
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    !coded("clinicalStatus", &["inactive", "remission", "resolved"])
+        && !coded("verificationStatus", &["refuted", "entered-in-error"])
+        && !matches!(status, "cancelled" | "entered-in-error")
+}
+
+/// The CDSi observation codes of a Condition or Observation: its codings in the CDSi system,
+/// in `code` or (an Observation's answer) `valueCodeableConcept`. A resource with no CDSi coding
+/// but SNOMED CT codes is read as the CDSi observation whose coded values hold all of them, when
+/// exactly one does; an ambiguous code (86406008 is both "HIV infection" and "HIV/AIDS") is left
+/// out, as CDSi leaves out indications it cannot resolve.
+fn observation_codes(schedule: &Schedule, res: &Value) -> Vec<String> {
+    let concepts = [res.get("code"), res.get("valueCodeableConcept")];
+    let cdsi: Vec<String> = concepts
+        .iter()
+        .flat_map(|c| codings(*c))
+        .filter(|(system, _)| *system == CDSI_OBSERVATION_SYSTEM)
+        .map(|(_, code)| code.to_owned())
+        .collect();
+    if !cdsi.is_empty() {
+        return cdsi;
+    }
+    let snomed: Vec<&str> = concepts
+        .iter()
+        .flat_map(|c| codings(*c))
+        .filter(|(system, _)| *system == SNOMED_SYSTEM)
+        .map(|(_, code)| code)
+        .collect();
+    schedule
+        .observation_for_snomed(&snomed)
+        .map(|code| vec![code.to_owned()])
+        .unwrap_or_default()
+}
+
 /// `POST /fhir/r4/$immds-forecast`: Parameters in, Parameters out.
 pub fn forecast_parameters(schedule: &Schedule, params: &Value) -> Result<Value, ForecastError> {
     let request = read_parameters(schedule, params)?;
@@ -201,7 +257,56 @@ pub fn forecast_ndjson(
     schedule: &Schedule,
     input: impl BufRead,
     mut out: impl Write,
+    err: impl Write,
+) -> io::Result<RunSummary> {
+    each_line(
+        input,
+        err,
+        |params| {
+            let value = forecast_parameters(schedule, params)?;
+            Ok(move |out: &mut dyn Write| -> io::Result<()> {
+                serde_json::to_writer(&mut *out, &value)?;
+                out.write_all(b"\n")
+            })
+        },
+        &mut out,
+    )
+}
+
+/// Reads one Parameters per line and writes the plain-text explanation of each forecast
+/// (`tianshan forecast --explain`), one block per line read; bad lines as in
+/// [`forecast_ndjson`].
+pub fn explain_ndjson(
+    schedule: &Schedule,
+    input: impl BufRead,
+    mut out: impl Write,
+    err: impl Write,
+) -> io::Result<RunSummary> {
+    each_line(
+        input,
+        err,
+        |params| {
+            let request = read_parameters(schedule, params)?;
+            let text = crate::explain::explain(schedule, &request.history, request.assessment_date)
+                .to_text();
+            let title = format!(
+                "# {} (patient {})",
+                request.id.as_deref().unwrap_or("Parameters"),
+                request.patient_id.as_deref().unwrap_or("unknown")
+            );
+            Ok(move |out: &mut dyn Write| -> io::Result<()> { writeln!(out, "{title}\n{text}") })
+        },
+        &mut out,
+    )
+}
+
+/// The NDJSON loop shared by both faces: blank lines skipped, each line answered by `answer`
+/// or reported on `err` as `line N: <message>`.
+fn each_line<W: FnOnce(&mut dyn Write) -> io::Result<()>>(
+    input: impl BufRead,
     mut err: impl Write,
+    answer: impl Fn(&Value) -> Result<W, ForecastError>,
+    out: &mut dyn Write,
 ) -> io::Result<RunSummary> {
     let mut summary = RunSummary::default();
     for (n, line) in input.lines().enumerate() {
@@ -212,11 +317,10 @@ pub fn forecast_ndjson(
         summary.read += 1;
         let answer = serde_json::from_str::<Value>(&line)
             .map_err(|e| ForecastError::Json(e.to_string()))
-            .and_then(|params| forecast_parameters(schedule, &params));
+            .and_then(|params| answer(&params));
         match answer {
-            Ok(value) => {
-                serde_json::to_writer(&mut out, &value)?;
-                out.write_all(b"\n")?;
+            Ok(write) => {
+                write(out)?;
                 summary.written += 1;
             }
             Err(e) => {

@@ -3,16 +3,15 @@
 
 use std::fmt;
 
-use time::Date;
-
-use crate::evaluate::{age_rule, day_before, Ctx, SeriesState, TargetStatus};
-use crate::model::{in_effect, AntigenData, SeriesDose};
+use crate::evaluate::{AntigenDose, Ctx, Event, SeriesRun, TargetStatus, Trace};
+use crate::plan::{in_effect, AntigenPlan, DosePlan, SeriesPlan};
 use crate::skip::SkipContext;
-use crate::span::{add_days, Span};
+use crate::span::{Day, Span};
 
 /// Patient series / vaccine group status (CDSi table 3-3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum SeriesStatus {
+    #[default]
     NotComplete,
     Complete,
     Immune,
@@ -35,9 +34,22 @@ impl SeriesStatus {
         }
     }
 
+    /// A stable machine code: `not_complete`, `complete`, `immune`, `contraindicated`,
+    /// `not_recommended`, `aged_out`.
+    pub fn code(self) -> &'static str {
+        match self {
+            SeriesStatus::NotComplete => "not_complete",
+            SeriesStatus::Complete => "complete",
+            SeriesStatus::Immune => "immune",
+            SeriesStatus::Contraindicated => "contraindicated",
+            SeriesStatus::NotRecommended => "not_recommended",
+            SeriesStatus::AgedOut => "aged_out",
+        }
+    }
+
     /// Parses the texts of [`SeriesStatus::as_str`] case-insensitively.
     pub fn parse(text: &str) -> Option<SeriesStatus> {
-        let t = text.trim().to_ascii_lowercase();
+        let t = text.trim();
         [
             SeriesStatus::NotComplete,
             SeriesStatus::Complete,
@@ -47,7 +59,7 @@ impl SeriesStatus {
             SeriesStatus::AgedOut,
         ]
         .into_iter()
-        .find(|s| s.as_str().to_ascii_lowercase() == t)
+        .find(|s| s.as_str().eq_ignore_ascii_case(t))
     }
 }
 
@@ -57,53 +69,89 @@ impl fmt::Display for SeriesStatus {
     }
 }
 
+/// Why a patient series forecast has its status (table 7-10) or its earliest date
+/// (FORECASTDTCAN-1): what the explanation reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum ForecastWhy {
+    #[default]
+    None,
+    /// Every target dose is satisfied or skipped and at least one is satisfied.
+    AllSatisfied,
+    /// Every target dose was skipped.
+    AllSkipped,
+    Immune,
+    ContraindicatedAntigen,
+    ContraindicatedVaccines,
+    PastSeason,
+    PastMaxAge,
+    CannotFinish,
+    /// Not complete; the earliest date comes from ...
+    EarliestMinAge,
+    EarliestInterval,
+    EarliestConflict,
+    EarliestSeason,
+    EarliestLastDose,
+    EarliestMinAgeToStart,
+    EarliestUnknown,
+}
+
 /// The forecast of one patient series.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct SeriesForecast {
     pub status: SeriesStatus,
     /// Target index being forecast.
     pub target: Option<usize>,
     pub dose_number: Option<u32>,
-    pub earliest: Option<Date>,
-    pub unadjusted_recommended: Option<Date>,
-    pub recommended: Option<Date>,
-    pub unadjusted_past_due: Option<Date>,
-    pub past_due: Option<Date>,
-    pub latest: Option<Date>,
+    pub earliest: Option<Day>,
+    pub recommended: Option<Day>,
+    pub past_due: Option<Day>,
+    pub latest: Option<Day>,
     /// FORECASTPRIORITY-1.
     pub priority: bool,
+    /// Contraindicated only because every preferable vaccine of the series is (table 7-7, second
+    /// rule), not by an antigen contraindication.
+    pub vaccines_contraindicated: bool,
+    pub why: ForecastWhy,
 }
 
 impl SeriesForecast {
-    fn status(status: SeriesStatus) -> SeriesForecast {
+    fn status(status: SeriesStatus, why: ForecastWhy) -> SeriesForecast {
         SeriesForecast {
             status,
-            target: None,
-            dose_number: None,
-            earliest: None,
-            unadjusted_recommended: None,
-            recommended: None,
-            unadjusted_past_due: None,
-            past_due: None,
-            latest: None,
-            priority: false,
+            why,
+            ..SeriesForecast::default()
         }
     }
 }
 
-/// The specification's "assumed value if empty" for a candidate earliest date.
-const NO_DATE: Date = time::macros::date!(2999 - 12 - 31);
+/// Keeps the later of a candidate and a new component, remembering which component won.
+#[inline]
+fn later(candidate: &mut Option<Day>, why: &mut ForecastWhy, value: Option<Day>, by: ForecastWhy) {
+    if let Some(v) = value {
+        if candidate.is_none_or(|c| v > c) {
+            *candidate = Some(v);
+            *why = by;
+        }
+    }
+}
 
-fn later(a: Option<Date>, b: Option<Date>) -> Option<Date> {
+#[inline]
+fn max_day(a: Option<Day>, b: Option<Day>) -> Option<Day> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     }
 }
 
-impl SeriesState<'_> {
+impl SeriesRun {
     /// Chapter 7 for this series; marks skipped target doses on the way.
-    pub fn forecast(&mut self, ctx: &Ctx<'_>, antigen: &AntigenData) -> SeriesForecast {
+    pub fn forecast(
+        &mut self,
+        ctx: &Ctx<'_>,
+        antigen: &AntigenPlan,
+        plan: &SeriesPlan,
+        records: &[AntigenDose],
+    ) -> SeriesForecast {
         let mut t = self
             .targets
             .iter()
@@ -114,44 +162,63 @@ impl SeriesState<'_> {
                 if i < self.targets.len()
                     && self.can_skip(
                         ctx,
-                        self.series_dose(i),
+                        self.dose(plan, i),
                         SkipContext::Forecast,
                         ctx.assessment,
-                        self.records.len(),
+                        records,
+                        records.len(),
                     )
                 {
-                    self.targets[i].status = TargetStatus::Skipped;
+                    self.targets[i].skip(ctx.assessment, records.len(), true);
                     t = Some(i + 1);
                 } else {
                     break;
                 }
             }
             let Some(i) = t.filter(|&i| i < self.targets.len()) else {
-                let any_satisfied = self
-                    .targets
-                    .iter()
-                    .any(|x| matches!(x.status, TargetStatus::Satisfied(_)));
-                return SeriesForecast::status(if any_satisfied {
-                    SeriesStatus::Complete
+                return if self.valid_doses() > 0 {
+                    SeriesForecast::status(SeriesStatus::Complete, ForecastWhy::AllSatisfied)
                 } else {
-                    SeriesStatus::NotRecommended
-                });
+                    SeriesForecast::status(SeriesStatus::NotRecommended, ForecastWhy::AllSkipped)
+                };
             };
-            let sd = self.series_dose(i);
+            let sd = self.dose(plan, i);
             if immune(ctx, antigen) {
-                return SeriesForecast::status(SeriesStatus::Immune);
+                return SeriesForecast::status(SeriesStatus::Immune, ForecastWhy::Immune);
             }
-            if contraindicated(ctx, antigen, sd) {
-                return SeriesForecast::status(SeriesStatus::Contraindicated);
+            match contraindication(ctx, antigen, plan) {
+                Some(Contraindication::Antigen) => {
+                    return SeriesForecast::status(
+                        SeriesStatus::Contraindicated,
+                        ForecastWhy::ContraindicatedAntigen,
+                    )
+                }
+                Some(Contraindication::AllVaccines) => {
+                    return SeriesForecast {
+                        vaccines_contraindicated: true,
+                        ..SeriesForecast::status(
+                            SeriesStatus::Contraindicated,
+                            ForecastWhy::ContraindicatedVaccines,
+                        )
+                    }
+                }
+                None => {}
             }
-            let forecast = self.dates(ctx, i, sd);
+            let forecast = self.dates(ctx, plan, records, i, sd, &mut ());
             if forecast.status != SeriesStatus::NotComplete {
                 return forecast;
             }
             // 7.6 validate the recommendation: skip again at the earliest date
             if let Some(earliest) = forecast.earliest {
-                if self.can_skip(ctx, sd, SkipContext::Forecast, earliest, self.records.len()) {
-                    self.targets[i].status = TargetStatus::Skipped;
+                if self.can_skip(
+                    ctx,
+                    sd,
+                    SkipContext::Forecast,
+                    earliest,
+                    records,
+                    records.len(),
+                ) {
+                    self.targets[i].skip(earliest, records.len(), true);
                     t = Some(i + 1);
                     continue;
                 }
@@ -160,189 +227,274 @@ impl SeriesState<'_> {
         }
     }
 
-    fn dates(&self, ctx: &Ctx<'_>, t: usize, sd: &SeriesDose) -> SeriesForecast {
+    /// Sections 7.4 and 7.5 for target `t`; `trace` hears each component of the dates.
+    pub fn dates(
+        &self,
+        ctx: &Ctx<'_>,
+        plan: &SeriesPlan,
+        records: &[AntigenDose],
+        t: usize,
+        sd: &DosePlan,
+        trace: &mut impl Trace,
+    ) -> SeriesForecast {
         let on = ctx.assessment;
-        if sd
-            .seasonal_recommendation
-            .as_ref()
-            .and_then(|s| s.end_date)
-            .is_some_and(|end| on > end)
-        {
-            return SeriesForecast::status(SeriesStatus::NotRecommended);
+        let season = season_for(sd, on);
+        if season.is_some_and(|(_, end)| end.is_some_and(|end| on > end)) {
+            return SeriesForecast::status(SeriesStatus::NotRecommended, ForecastWhy::PastSeason);
         }
-        let age = age_rule(sd, on);
-        let max_age = age.and_then(|a| ctx.age_date(a.max_age));
+        let age = sd.age(on);
+        let max_age = age.and_then(|a| ctx.age_opt(a.max));
         if max_age.is_some_and(|m| on >= m) {
-            return SeriesForecast::status(SeriesStatus::AgedOut);
+            return SeriesForecast::status(SeriesStatus::AgedOut, ForecastWhy::PastMaxAge);
         }
-        let mut earliest = age.and_then(|a| ctx.age_date(a.min_age));
+        let mut why = ForecastWhy::EarliestUnknown;
+        let mut earliest = None;
+        let mut component = |by, date: Option<Day>, interval, reference, previous| {
+            if let Some(date) = date {
+                trace.event(Event::Earliest {
+                    by,
+                    date,
+                    interval,
+                    reference,
+                    previous,
+                });
+            }
+        };
+        let min_age = age.and_then(|a| ctx.age_opt(a.min));
+        component(ForecastWhy::EarliestMinAge, min_age, None, None, None);
+        later(
+            &mut earliest,
+            &mut why,
+            min_age,
+            ForecastWhy::EarliestMinAge,
+        );
         let mut rec_interval = None;
         let mut due_interval = None;
-        let intervals: Vec<_> = sd
-            .interval
+        let mut intervals = 0;
+        let mut all_priority = true;
+        let n = records.len();
+        for iv in sd
+            .intervals
             .iter()
-            .filter(|i| in_effect(i.effective_date, i.cessation_date, on))
-            .collect();
-        let n = self.records.len();
-        for iv in &intervals {
-            let Some(reference) = self.interval_reference(ctx, iv, n, add_days(on, 1)) else {
+            .filter(|i| in_effect(i.effective, i.cessation, on))
+        {
+            intervals += 1;
+            all_priority &= iv.priority;
+            let Some(reference) = self.interval_reference(ctx, iv, records, n, on.plus_days(1))
+            else {
                 continue;
             };
-            earliest = later(earliest, iv.min_int.map(|s| s.after(reference)));
-            rec_interval = later(
-                rec_interval,
-                iv.earliest_rec_int.map(|s| s.after(reference)),
+            let (min, rec) = Span::add_both(iv.min, iv.earliest_rec, reference);
+            component(
+                ForecastWhy::EarliestInterval,
+                min,
+                Some(iv),
+                Some(reference),
+                None,
             );
-            due_interval = later(due_interval, iv.latest_rec_int.map(|s| s.after(reference)));
+            later(&mut earliest, &mut why, min, ForecastWhy::EarliestInterval);
+            rec_interval = max_day(rec_interval, rec);
+            due_interval = max_day(due_interval, iv.latest_rec.map(|s| s.from_day(reference)));
         }
         // CALCDTCONFLICT-3
-        for dose in &ctx.patient.doses {
-            for v in &sd.preferable_vaccine {
-                let Some(cvx) = v.cvx else { continue };
-                if let Some(c) = ctx.schedule.live_virus_conflict(dose.cvx, cvx) {
-                    earliest = later(
-                        earliest,
-                        c.conflict_end_interval.map(|s| s.after(dose.date)),
-                    );
+        if sd.preferable_impacted {
+            for dose in ctx.live {
+                let Some(c) = ctx.plan.cvx(dose.cvx) else {
+                    continue;
+                };
+                for conflict in &c.conflicts_as_previous {
+                    if sd.preferable.iter().any(|v| v.cvx == conflict.current) {
+                        let end = conflict.end.map(|s| s.from_day(dose.day));
+                        component(ForecastWhy::EarliestConflict, end, None, None, Some(*dose));
+                        later(&mut earliest, &mut why, end, ForecastWhy::EarliestConflict);
+                    }
                 }
             }
         }
-        earliest = later(
-            earliest,
-            sd.seasonal_recommendation
-                .as_ref()
-                .and_then(|s| s.start_date),
+        let season_start = season.and_then(|(start, _)| start);
+        component(ForecastWhy::EarliestSeason, season_start, None, None, None);
+        later(
+            &mut earliest,
+            &mut why,
+            season_start,
+            ForecastWhy::EarliestSeason,
         );
-        let last_evaluated = self
-            .records
+        let last_evaluated = records
             .iter()
             .zip(&self.evals)
             .filter(|(_, e)| e.target_dose.is_some())
-            .map(|(r, _)| r.date)
+            .map(|(r, _)| r.day)
             .max();
-        earliest = later(earliest, last_evaluated);
+        component(
+            ForecastWhy::EarliestLastDose,
+            last_evaluated,
+            None,
+            None,
+            None,
+        );
+        later(
+            &mut earliest,
+            &mut why,
+            last_evaluated,
+            ForecastWhy::EarliestLastDose,
+        );
         // A series nobody has started yet cannot start before its minimum age to start.
-        let started = self
-            .targets
-            .iter()
-            .any(|x| matches!(x.status, TargetStatus::Satisfied(_)));
-        if !started {
-            earliest = later(
-                earliest,
-                ctx.age_date(self.series.select_series.min_age_to_start),
+        if self.valid_doses() == 0 {
+            let start = ctx.age_opt(plan.min_start);
+            component(ForecastWhy::EarliestMinAgeToStart, start, None, None, None);
+            later(
+                &mut earliest,
+                &mut why,
+                start,
+                ForecastWhy::EarliestMinAgeToStart,
             );
         }
-        // Table 7-9: a candidate earliest date with no component is 12/31/2999.
-        let earliest = earliest.unwrap_or(NO_DATE);
-        if max_age.is_some_and(|m| earliest >= m) {
-            return SeriesForecast::status(SeriesStatus::AgedOut);
+        // Table 7-9: a candidate earliest date with no component is 12/31/2999, and so is a
+        // maximum age date with no maximum age; table 7-10 then says the patient cannot finish
+        // the series (Aged Out), e.g. when every target dose that had an age was skipped.
+        let earliest = earliest.unwrap_or(Day::NEVER);
+        if earliest >= max_age.unwrap_or(Day::NEVER) {
+            return SeriesForecast::status(SeriesStatus::AgedOut, ForecastWhy::CannotFinish);
         }
-        let unadjusted_recommended = age
-            .and_then(|a| ctx.age_date(a.earliest_rec_age))
-            .or(rec_interval)
-            .unwrap_or(earliest);
-        let unadjusted_past_due = age
-            .and_then(|a| ctx.age_date(a.latest_rec_age))
-            .or(due_interval)
-            .map(day_before);
-        let priority = !intervals.is_empty()
-            && intervals.iter().all(|i| {
-                i.interval_priority.as_deref().is_some_and(|p| {
-                    p.eq_ignore_ascii_case("override") || p.eq_ignore_ascii_case("y")
-                })
-            });
+        let rec_age = age.and_then(|a| ctx.age_opt(a.earliest_rec));
+        let due_age = age.and_then(|a| ctx.age_opt(a.latest_rec));
+        trace.event(Event::DueDates {
+            recommended_by_age: rec_age.map(|_| true).or(rec_interval.map(|_| false)),
+            past_due_by_age: due_age.map(|_| true).or(due_interval.map(|_| false)),
+        });
+        let unadjusted_recommended = rec_age.or(rec_interval).unwrap_or(earliest);
+        let unadjusted_past_due = due_age.or(due_interval).map(|d| d.plus_days(-1));
         SeriesForecast {
             status: SeriesStatus::NotComplete,
             target: Some(t),
-            dose_number: Some(sd.dose_number),
+            dose_number: Some(sd.number),
             earliest: Some(earliest),
-            unadjusted_recommended: Some(unadjusted_recommended),
             recommended: Some(unadjusted_recommended.max(earliest)),
-            unadjusted_past_due,
             past_due: unadjusted_past_due.map(|d| d.max(earliest)),
-            latest: max_age.map(day_before),
-            priority,
+            latest: max_age.map(|d| d.plus_days(-1)),
+            priority: intervals > 0 && all_priority,
+            vaccines_contraindicated: false,
+            why,
         }
     }
 
     /// SELECTB-12: earliest date plus the minimum intervals of the remaining target doses.
-    pub fn finish_date(&self, forecast: &SeriesForecast) -> Option<Date> {
-        let (t, earliest) = (forecast.target?, forecast.earliest?);
+    pub fn finish_date(&self, plan: &SeriesPlan) -> Option<Day> {
+        let (t, earliest) = (self.forecast.target?, self.forecast.earliest?);
         let mut finish = earliest;
         for target in &self.targets[t + 1..] {
-            let sd = &self.series.series_dose[target.dose];
+            let sd = &plan.doses[usize::from(target.dose)];
             let step = sd
-                .interval
+                .intervals
                 .iter()
-                .filter(|i| i.from_previous)
-                .filter_map(|i| i.min_int)
-                .max_by_key(|s| s.after(finish))
+                .filter(|i| i.from == crate::plan::IntervalFrom::Previous)
+                .filter_map(|i| i.min)
+                .max_by_key(|s| s.from_day(finish))
                 .unwrap_or(Span::ZERO);
-            finish = step.after(finish);
+            finish = step.from_day(finish);
         }
         Some(finish)
     }
 
     /// SELECTB-3: the forecast finish date is before the maximum age of the last target dose.
-    pub fn completable(&self, ctx: &Ctx<'_>, forecast: &SeriesForecast) -> bool {
-        let Some(finish) = self.finish_date(forecast) else {
+    pub fn completable(&self, ctx: &Ctx<'_>, plan: &SeriesPlan) -> bool {
+        let Some(finish) = self.finish_date(plan) else {
             return false;
         };
-        let last = self.series.series_dose.last();
-        let max_age = last
-            .and_then(|sd| age_rule(sd, ctx.assessment))
-            .and_then(|a| ctx.age_date(a.max_age));
+        let max_age = plan
+            .doses
+            .last()
+            .and_then(|sd| sd.age(ctx.assessment))
+            .and_then(|a| ctx.age_opt(a.max));
         max_age.is_none_or(|m| finish < m)
     }
 }
 
+/// The seasonal recommendation window that applies on `on`. Supporting data carries the dates of
+/// the current season only (the CDC rolls them forward every year); for an assessment date before
+/// that season the same window one or more years earlier applies — the first yearly copy whose
+/// end is on or after the assessment date. After the season in the data the data's own window
+/// applies (and its end date makes the dose Not Recommended, table 7-10).
+pub(crate) fn season_for(sd: &DosePlan, on: Day) -> Option<(Option<Day>, Option<Day>)> {
+    let (start, end) = sd.season?;
+    let Some(last_end) = end else {
+        return Some((start, end));
+    };
+    if last_end < on || Span::years(-1).from_day(last_end) < on {
+        return Some((start, end));
+    }
+    // Whole years back so that the window's end is the first one on or after `on`.
+    let (ey, _, _) = last_end.civil();
+    let (oy, _, _) = on.civil();
+    let mut years = (ey - oy).max(0);
+    while years > 0 && Span::years(-years).from_day(last_end) < on {
+        years -= 1;
+    }
+    let back = Span::years(-years);
+    Some((
+        start.map(|s| back.from_day(s)),
+        Some(back.from_day(last_end)),
+    ))
+}
+
 /// Table 7-3: clinical history codes or birth before the immunity birth date.
-fn immune(ctx: &Ctx<'_>, antigen: &AntigenData) -> bool {
-    let immunity = &antigen.immunity;
-    let by_history = immunity
-        .clinical_history
+pub(crate) fn immune(ctx: &Ctx<'_>, antigen: &AntigenPlan) -> bool {
+    antigen
+        .immunity
         .iter()
-        .filter_map(|c| c.guideline_code.as_deref())
-        .any(|code| ctx.patient.has_observation(code));
-    by_history
-        || immunity.date_of_birth.iter().any(|b| {
-            b.immunity_birth_date
-                .is_some_and(|d| ctx.patient.birth_date < d)
-                && !b
-                    .exclusion
-                    .iter()
-                    .filter_map(|e| e.exclusion_code.as_deref())
-                    .any(|code| ctx.patient.has_observation(code))
+        .any(|&code| ctx.has_observation(code))
+        || antigen.birth_immunity.iter().any(|(date, exclusions)| {
+            ctx.birth < *date && !exclusions.iter().any(|&code| ctx.has_observation(code))
         })
 }
 
-/// Tables 7-5 to 7-7.
-fn contraindicated(ctx: &Ctx<'_>, antigen: &AntigenData, sd: &SeriesDose) -> bool {
-    let in_age = |begin: Option<Span>, end: Option<Span>| {
-        ctx.age_date(begin).is_none_or(|b| ctx.assessment >= b)
-            && ctx.age_date(end).is_none_or(|e| ctx.assessment < e)
-    };
-    let list = &antigen.contraindications;
-    let antigen_level = list.vaccine_group.contraindication.iter().any(|c| {
-        c.observation_code
-            .as_deref()
-            .is_some_and(|code| ctx.patient.has_observation(code))
-            && in_age(c.begin_age, c.end_age)
-    });
-    if antigen_level {
-        return true;
+/// Why a relevant patient series is contraindicated (table 7-7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Contraindication {
+    /// An antigen contraindication applies (the `vaccineGroup` list of the antigen data).
+    Antigen,
+    /// Every preferable vaccine of the series has a vaccine contraindication that applies.
+    AllVaccines,
+}
+
+/// Tables 7-5 to 7-7. "All preferable vaccines for the relevant patient series" are those of
+/// every target dose of the series: a Td/Tdap dose later in the diphtheria series keeps it
+/// forecastable for a child who may no longer receive DTaP.
+pub(crate) fn contraindication(
+    ctx: &Ctx<'_>,
+    antigen: &AntigenPlan,
+    series: &SeriesPlan,
+) -> Option<Contraindication> {
+    if ctx.obs.is_empty() {
+        return None;
     }
-    if sd.preferable_vaccine.is_empty() {
-        return false;
+    let on = ctx.assessment;
+    if antigen
+        .ci_antigen
+        .iter()
+        .any(|c| ctx.has_observation(c.obs) && ctx.in_ages(c.begin, c.end, on))
+    {
+        return Some(Contraindication::Antigen);
     }
-    sd.preferable_vaccine.iter().all(|v| {
-        list.vaccine.contraindication.iter().any(|c| {
-            c.observation_code
-                .as_deref()
-                .is_some_and(|code| ctx.patient.has_observation(code))
-                && c.contraindicated_vaccine
+    if series.preferable_all.is_empty() {
+        return None;
+    }
+    let all = series.preferable_all.iter().all(|&cvx| {
+        antigen.ci_vaccine.iter().any(|c| {
+            ctx.has_observation(c.obs)
+                && c.vaccines
                     .iter()
-                    .any(|cv| cv.cvx == v.cvx && in_age(cv.begin_age, cv.end_age))
+                    .any(|v| v.cvx == cvx && ctx.in_ages(v.begin, v.end, on))
         })
-    })
+    });
+    all.then_some(Contraindication::AllVaccines)
+}
+
+/// The vaccines a patient observation rules out for this antigen on the assessment date.
+pub(crate) fn ruled_out(ctx: &Ctx<'_>, antigen: &AntigenPlan, cvx: u16) -> bool {
+    !ctx.obs.is_empty()
+        && antigen
+            .ci_vaccine
+            .iter()
+            .any(|c| ctx.has_observation(c.obs) && c.vaccines.iter().any(|v| v.cvx == cvx))
 }

@@ -1,16 +1,43 @@
 //! The only I/O of the crate: reads a directory of CDSi supporting-data XML (and an optional
-//! `product-codes.csv`) into a [`Schedule`].
+//! `product-codes.csv`) into a [`Schedule`], optionally with an errata overlay.
 
 use std::fs;
 use std::path::Path;
 
+use crate::errata::Errata;
 use crate::model::ScheduleData;
 use crate::schedule::{parse_antigen, parse_product_codes, Schedule, ScheduleError};
 
 /// Loads `ScheduleSupportingData*.xml`, every `AntigenSupportingData*.xml` and, when present,
 /// `product-codes.csv` from `dir`. Antigen files are read in name order so results are stable.
 pub fn load_schedule_dir(dir: impl AsRef<Path>) -> Result<Schedule, ScheduleError> {
-    let dir = dir.as_ref();
+    load(dir.as_ref(), None)
+}
+
+/// [`load_schedule_dir`], then the errata file `errata` applied to the antigen data before the
+/// schedule is built (see [`crate::errata`]). For conformance testing against CDC cases that
+/// still expect retired rules (`schedules/cdc-errata/cdc-errata.xml`): a clinical system loads
+/// the supporting data as published.
+pub fn load_schedule_dir_with_errata(
+    dir: impl AsRef<Path>,
+    errata: impl AsRef<Path>,
+) -> Result<Schedule, ScheduleError> {
+    let path = errata.as_ref();
+    let text = fs::read_to_string(path).map_err(|source| ScheduleError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let errata = Errata::parse(&text).map_err(|e| match e {
+        ScheduleError::Xml { message, .. } => ScheduleError::Xml {
+            file: path.display().to_string(),
+            message,
+        },
+        other => other,
+    })?;
+    load(dir.as_ref(), Some(&errata))
+}
+
+fn load(dir: &Path, errata: Option<&Errata>) -> Result<Schedule, ScheduleError> {
     let io = |path: &Path, source| ScheduleError::Io {
         path: path.display().to_string(),
         source,
@@ -45,6 +72,9 @@ pub fn load_schedule_dir(dir: impl AsRef<Path>) -> Result<Schedule, ScheduleErro
     let data = schedule.ok_or_else(|| {
         ScheduleError::Invalid(format!("{}: no ScheduleSupportingData*.xml", dir.display()))
     })?;
+    if let Some(errata) = errata {
+        errata.apply(&mut antigens)?;
+    }
     let mut schedule = Schedule::from_parts(data, antigens)?;
     let products = dir.join("product-codes.csv");
     if products.exists() {

@@ -166,6 +166,7 @@ data!(
         #[serde(deserialize_with = "opt_text")] series_name: Option<String>,
         #[serde(deserialize_with = "opt_text")] target_disease: Option<String>,
         #[serde(deserialize_with = "opt_text")] vaccine_group: Option<String>,
+        #[serde(deserialize_with = "non_empty_strings")] series_admin_guidance: Vec<String>,
         #[serde(deserialize_with = "opt_text")] series_type: Option<String>,
         #[serde(deserialize_with = "opt_u32")] equivalent_series_groups: Option<u32>,
         #[serde(deserialize_with = "non_empty_strings")] required_gender: Vec<String>,

@@ -22,18 +22,6 @@ impl Gender {
             _ => Gender::Unknown,
         }
     }
-
-    pub(crate) fn matches(self, required: &[String]) -> bool {
-        if required.is_empty() {
-            return true;
-        }
-        let name = match self {
-            Gender::Female => "Female",
-            Gender::Male => "Male",
-            Gender::Unknown => "Unknown",
-        };
-        required.iter().any(|r| r.eq_ignore_ascii_case(name))
-    }
 }
 
 /// A vaccine dose administered.
@@ -70,9 +58,5 @@ impl PatientHistory {
             doses: Vec::new(),
             observations: Vec::new(),
         }
-    }
-
-    pub(crate) fn has_observation(&self, code: &str) -> bool {
-        self.observations.iter().any(|o| o.code == code)
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use crate::model::{
     AntigenData, Association, Cvx, LiveVirusConflict, Observation, ScheduleData, Series,
 };
+use crate::plan::Plan;
 
 /// Why a schedule could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,12 @@ impl Antigen {
     /// engine then evaluates the antigen twice).
     pub fn uses_completed_series(&self) -> bool {
         self.uses_completed_series
+    }
+
+    /// Normalises the data again and recomputes what is derived from it (after errata).
+    pub(crate) fn refresh(&mut self) {
+        drop_empty_elements(&mut self.data);
+        self.uses_completed_series = uses_completed_series(&self.data);
     }
 }
 
@@ -66,6 +73,8 @@ pub struct Schedule {
     conflicting: Vec<bool>,
     cvx_names: HashMap<Cvx, String>,
     conflicts: HashMap<(Cvx, Cvx), LiveVirusConflict>,
+    /// The same data compiled for the engine (shared by clones).
+    plan: std::sync::Arc<Plan>,
 }
 
 impl Schedule {
@@ -93,6 +102,12 @@ impl Schedule {
         data: ScheduleData,
         antigens: Vec<Antigen>,
     ) -> Result<Schedule, ScheduleError> {
+        let cvx_map: Vec<(Cvx, Vec<Association>)> = data
+            .cvx_to_antigen_map
+            .cvx_map
+            .iter()
+            .filter_map(|m| Some((m.cvx?, m.association.clone())))
+            .collect();
         let mut cvx_antigens: Vec<Vec<Association>> = Vec::new();
         let mut cvx_names = HashMap::new();
         for map in data.cvx_to_antigen_map.cvx_map {
@@ -104,6 +119,7 @@ impl Schedule {
             }
             cvx_antigens[index] = map.association;
         }
+        let conflict_list = data.live_virus_conflicts.live_virus_conflict.clone();
         let mut conflicts = HashMap::new();
         let mut conflicting = Vec::new();
         for c in data.live_virus_conflicts.live_virus_conflict {
@@ -144,6 +160,19 @@ impl Schedule {
                 }
             }
         }
+        let plan = Plan::build(
+            &antigens
+                .iter()
+                .map(|a| (a.name.clone(), &a.data))
+                .collect::<Vec<_>>(),
+            &vaccine_groups
+                .iter()
+                .map(|g| g.antigens.clone())
+                .collect::<Vec<_>>(),
+            &cvx_map,
+            &conflict_list,
+        )
+        .map_err(ScheduleError::Invalid)?;
         Ok(Schedule {
             antigens,
             vaccine_groups,
@@ -153,7 +182,12 @@ impl Schedule {
             conflicting,
             cvx_names,
             conflicts,
+            plan: std::sync::Arc::new(plan),
         })
+    }
+
+    pub(crate) fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     /// Adds the local product table (see [`parse_product_codes`]).
@@ -168,6 +202,29 @@ impl Schedule {
             .get(usize::from(cvx.0))
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// The CDSi observation whose SNOMED CT coded values include every one of `codes`, when
+    /// exactly one does (`None` for no code, no match or an ambiguous match).
+    pub fn observation_for_snomed(&self, codes: &[&str]) -> Option<&str> {
+        if codes.is_empty() {
+            return None;
+        }
+        let mut found = self.observations.iter().filter(|o| {
+            codes.iter().all(|code| {
+                o.coded_values.coded_value.iter().any(|v| {
+                    v.code.as_deref() == Some(*code)
+                        && v.code_system
+                            .as_deref()
+                            .is_some_and(|s| s.eq_ignore_ascii_case("SNOMED"))
+                })
+            })
+        });
+        let first = found.next()?;
+        if found.next().is_some() {
+            return None;
+        }
+        first.observation_code.as_deref()
     }
 
     /// The short description of a CVX code in this schedule, if known.
@@ -256,7 +313,16 @@ pub(crate) fn parse_antigen(xml: &str) -> Result<Antigen, String> {
         .iter()
         .find_map(|s| s.target_disease.clone())
         .ok_or_else(|| "no series with a target disease".to_owned())?;
-    let uses_completed_series = data.series.iter().flat_map(|s| &s.series_dose).any(|d| {
+    let uses_completed_series = uses_completed_series(&data);
+    Ok(Antigen {
+        name,
+        data,
+        uses_completed_series,
+    })
+}
+
+fn uses_completed_series(data: &AntigenData) -> bool {
+    data.series.iter().flat_map(|s| &s.series_dose).any(|d| {
         d.conditional_skip
             .iter()
             .flat_map(|c| &c.set)
@@ -266,11 +332,6 @@ pub(crate) fn parse_antigen(xml: &str) -> Result<Antigen, String> {
                     .as_deref()
                     .is_some_and(|t| t.eq_ignore_ascii_case("completed series"))
             })
-    });
-    Ok(Antigen {
-        name,
-        data,
-        uses_completed_series,
     })
 }
 

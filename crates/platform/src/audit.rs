@@ -4,35 +4,56 @@ use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{Db, Tx, TxConn};
 use crate::error::AppError;
 use crate::with_db;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Read,
-    Search,
-    Create,
-    Update,
-    Export,
-    SignIn,
-    SignInFailed,
-    SignOut,
-}
+/// What was done. Modules declare their own (`Action("dose.record")`) in their declaration,
+/// with a catalogue label, so the audit page can name and filter them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Action(pub &'static str);
 
 impl Action {
+    pub const READ: Action = Action("read");
+    pub const SEARCH: Action = Action("search");
+    pub const CREATE: Action = Action("create");
+    pub const UPDATE: Action = Action("update");
+    pub const EXPORT: Action = Action("export");
+    pub const IMPORT: Action = Action("import");
+    pub const SIGN_IN: Action = Action("sign_in");
+    pub const SIGN_IN_FAILED: Action = Action("sign_in_failed");
+    pub const SIGN_OUT: Action = Action("sign_out");
+    /// A request refused because the record is outside the caller's scope.
+    pub const REFUSED: Action = Action("refused");
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Read => "read",
-            Action::Search => "search",
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Export => "export",
-            Action::SignIn => "sign_in",
-            Action::SignInFailed => "sign_in_failed",
-            Action::SignOut => "sign_out",
-        }
+        self.0
     }
+}
+
+/// An audit action as a module declares it, with the catalogue key of its label.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionDef {
+    pub action: Action,
+    pub label: &'static str,
+}
+
+pub fn platform_actions() -> Vec<ActionDef> {
+    [
+        (Action::READ, "audit.act.read"),
+        (Action::SEARCH, "audit.act.search"),
+        (Action::CREATE, "audit.act.create"),
+        (Action::UPDATE, "audit.act.update"),
+        (Action::EXPORT, "audit.act.export"),
+        (Action::IMPORT, "audit.act.import"),
+        (Action::SIGN_IN, "audit.act.sign_in"),
+        (Action::SIGN_IN_FAILED, "audit.act.sign_in_failed"),
+        (Action::SIGN_OUT, "audit.act.sign_out"),
+        (Action::REFUSED, "audit.act.refused"),
+    ]
+    .into_iter()
+    .map(|(action, label)| ActionDef { action, label })
+    .collect()
 }
 
 /// One thing that happened to one record.
@@ -46,26 +67,24 @@ pub struct Event<'a> {
     pub detail: &'a str,
 }
 
-pub async fn record(
-    db: &Db,
-    clock: &Clock,
-    who: &Principal,
-    ev: Event<'_>,
-) -> Result<(), AppError> {
-    record_raw(
-        db,
-        clock,
-        Actor {
-            user_id: &who.user_id,
-            username: &who.username,
-            role: who.role.as_str(),
-            channel: who.channel.as_str(),
-            ip: &who.ip,
-            user_agent: &who.user_agent,
-        },
-        ev,
-    )
-    .await
+impl<'a> Event<'a> {
+    pub fn new(action: Action, entity_type: &'a str, entity_id: &'a str) -> Self {
+        Event {
+            action,
+            entity_type,
+            entity_id,
+            patient_id: None,
+            detail: "",
+        }
+    }
+    pub fn patient(mut self, id: &'a str) -> Self {
+        self.patient_id = Some(id);
+        self
+    }
+    pub fn detail(mut self, d: &'a str) -> Self {
+        self.detail = d;
+        self
+    }
 }
 
 /// The acting party, for events with no signed-in principal (failed sign-in, CLI).
@@ -78,19 +97,157 @@ pub struct Actor<'a> {
     pub user_agent: &'a str,
 }
 
+/// An audit entry ready to insert.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub at: String,
+    pub user_id: String,
+    pub username: String,
+    pub role: String,
+    pub action: &'static str,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub patient_id: Option<String>,
+    pub channel: &'static str,
+    pub ip: String,
+    pub user_agent: String,
+    pub detail: String,
+}
+
+/// Longest detail kept (a search lists the ids it showed).
+const DETAIL_MAX: usize = 8000;
+
+impl AuditRow {
+    pub fn new(at: &str, who: &Principal, ev: Event<'_>) -> AuditRow {
+        AuditRow {
+            at: at.to_string(),
+            user_id: who.user_id.clone(),
+            username: who.username.clone(),
+            role: who.roles_text(),
+            action: ev.action.0,
+            entity_type: ev.entity_type.to_string(),
+            entity_id: ev.entity_id.to_string(),
+            patient_id: ev.patient_id.map(str::to_string),
+            channel: who.channel.as_str(),
+            ip: who.ip.clone(),
+            user_agent: who.user_agent.clone(),
+            detail: clip(ev.detail),
+        }
+    }
+
+    pub fn raw(at: &str, who: Actor<'_>, ev: Event<'_>) -> AuditRow {
+        AuditRow {
+            at: at.to_string(),
+            user_id: who.user_id.to_string(),
+            username: who.username.to_string(),
+            role: who.role.to_string(),
+            action: ev.action.0,
+            entity_type: ev.entity_type.to_string(),
+            entity_id: ev.entity_id.to_string(),
+            patient_id: ev.patient_id.map(str::to_string),
+            channel: channel_static(who.channel),
+            ip: who.ip.to_string(),
+            user_agent: who.user_agent.to_string(),
+            detail: clip(ev.detail),
+        }
+    }
+}
+
+fn channel_static(c: &str) -> &'static str {
+    match c {
+        "web" => "web",
+        "api" => "api",
+        "fhir" => "fhir",
+        "cli" => "cli",
+        _ => "other",
+    }
+}
+
+fn clip(s: &str) -> String {
+    if s.len() <= DETAIL_MAX {
+        return s.to_string();
+    }
+    let mut end = DETAIL_MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+impl Tx {
+    /// Record an audit entry by the signed-in user, committed with this transaction.
+    pub fn record(&mut self, who: &Principal, ev: Event<'_>) {
+        let row = AuditRow::new(self.now(), who, ev);
+        self.audit(row);
+    }
+}
+
+/// Record an entry on its own (a read, a search, a refusal) and wait until it is committed.
+pub async fn record(
+    db: &Db,
+    clock: &Clock,
+    who: &Principal,
+    ev: Event<'_>,
+) -> Result<(), AppError> {
+    db.audit(vec![AuditRow::new(&clock.now_text(), who, ev)])
+        .await
+}
+
 pub async fn record_raw(
     db: &Db,
     clock: &Clock,
     who: Actor<'_>,
     ev: Event<'_>,
 ) -> Result<(), AppError> {
-    with_db!(db, pool => sqlx::query(
-        "INSERT INTO audit_log (at, user_id, username, role, action, entity_type, entity_id, patient_id, channel, ip, user_agent, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-        .bind(clock.now_text()).bind(who.user_id).bind(who.username).bind(who.role)
-        .bind(ev.action.as_str()).bind(ev.entity_type).bind(ev.entity_id).bind(ev.patient_id)
-        .bind(who.channel).bind(who.ip).bind(who.user_agent).bind(ev.detail)
-        .execute(pool).await.map(|r| r.rows_affected()))?;
+    db.audit(vec![AuditRow::raw(&clock.now_text(), who, ev)])
+        .await
+}
+
+const AUDIT_COLS: usize = 12;
+/// Rows per INSERT statement (12 binds each; far under both backends' limits).
+const ROWS_PER_INSERT: usize = 400;
+
+/// Insert audit rows with multi-row INSERTs, on a transaction's connection.
+pub(crate) async fn insert_rows<'c>(
+    conn: impl Into<TxConn<'c>>,
+    rows: &[AuditRow],
+) -> Result<(), sqlx::Error> {
+    let mut conn = conn.into();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO audit_log (at, user_id, username, role, action, entity_type, entity_id, patient_id, channel, ip, user_agent, detail) VALUES {}",
+            crate::db::values_list(chunk.len(), AUDIT_COLS)
+        );
+        macro_rules! bind_all {
+            ($q:expr) => {{
+                let mut q = $q;
+                for r in chunk {
+                    q = q
+                        .bind(&r.at)
+                        .bind(&r.user_id)
+                        .bind(&r.username)
+                        .bind(&r.role)
+                        .bind(r.action)
+                        .bind(&r.entity_type)
+                        .bind(&r.entity_id)
+                        .bind(&r.patient_id)
+                        .bind(r.channel)
+                        .bind(&r.ip)
+                        .bind(&r.user_agent)
+                        .bind(&r.detail);
+                }
+                q
+            }};
+        }
+        match &mut conn {
+            TxConn::Sqlite(c) => {
+                bind_all!(sqlx::query(&sql)).execute(&mut **c).await?;
+            }
+            TxConn::Postgres(c) => {
+                bind_all!(sqlx::query(&sql)).execute(&mut **c).await?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -120,8 +277,9 @@ pub struct Filter {
     pub from: Option<String>,
     /// Inclusive upper bound date.
     pub to: Option<String>,
-    /// Entries older than this id (keyset paging, newest first).
-    pub before: Option<i64>,
+    /// Entries older than this id (keyset paging, newest first). Text, because query strings
+    /// are read through `serde(flatten)`, which cannot read numbers from them.
+    pub before: Option<String>,
 }
 
 fn nonempty(o: &Option<String>) -> Option<&str> {
@@ -130,6 +288,15 @@ fn nonempty(o: &Option<String>) -> Option<&str> {
 
 /// Newest first, at most `limit` entries matching the filter.
 pub async fn list(db: &Db, f: &Filter, limit: i64) -> Result<Vec<Entry>, AppError> {
+    let before: Option<i64> = match nonempty(&f.before) {
+        None => None,
+        Some(b) => Some(b.parse().map_err(|_| {
+            AppError::invalid(
+                "before",
+                crate::Msg::new("audit.err.before").arg("value", b),
+            )
+        })?),
+    };
     // Each optional filter is `($n IS NULL OR col = $n)`, so there is one statement to prepare.
     let to = nonempty(&f.to).map(|t| {
         if t.len() == 10 {
@@ -145,7 +312,7 @@ pub async fn list(db: &Db, f: &Filter, limit: i64) -> Result<Vec<Entry>, AppErro
         ORDER BY id DESC LIMIT $8";
     let rows = with_db!(db, pool => sqlx::query_as::<_, Entry>(sql)
         .bind(nonempty(&f.username)).bind(nonempty(&f.action)).bind(nonempty(&f.patient_id))
-        .bind(nonempty(&f.entity_type)).bind(nonempty(&f.from)).bind(to.as_deref()).bind(f.before)
+        .bind(nonempty(&f.entity_type)).bind(nonempty(&f.from)).bind(to.as_deref()).bind(before)
         .bind(limit).fetch_all(pool).await)?;
     Ok(rows)
 }

@@ -17,6 +17,15 @@ impl Clock {
         Clock(Arc::new(move || at))
     }
 
+    /// A clock that stands still until moved: tests of overdue requests, due dates and
+    /// escalations move it instead of sleeping.
+    pub fn manual(start: OffsetDateTime) -> (Self, ManualClock) {
+        let at = Arc::new(std::sync::Mutex::new(start));
+        let reader = at.clone();
+        let clock = Clock(Arc::new(move || reader.lock().map(|t| *t).unwrap_or(start)));
+        (clock, ManualClock(at))
+    }
+
     pub fn now(&self) -> OffsetDateTime {
         (self.0)()
     }
@@ -45,4 +54,22 @@ pub fn timestamp_text(at: OffsetDateTime) -> String {
 
 pub fn parse_timestamp(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// The hand of a [`Clock::manual`].
+#[derive(Clone)]
+pub struct ManualClock(Arc<std::sync::Mutex<OffsetDateTime>>);
+
+impl ManualClock {
+    pub fn set(&self, at: OffsetDateTime) {
+        if let Ok(mut t) = self.0.lock() {
+            *t = at;
+        }
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        if let Ok(mut t) = self.0.lock() {
+            *t += by;
+        }
+    }
 }

@@ -1,18 +1,31 @@
 //! One data layer over SQLite (embedded, default) and PostgreSQL (regional deployment).
 //!
-//! Queries are written once in SQL that both dialects accept (`$1` placeholders, TEXT dates,
-//! BIGINT counters) and run through [`with_db!`], which expands the same body for each pool.
-//! Only where the SQL really differs does a caller branch on [`Db::backend`].
+//! Reads run on a pool and are written once in SQL both dialects accept (`$1` placeholders,
+//! TEXT dates, BIGINT counters), through [`with_db!`]. Every write runs through
+//! [`Db::write`]: a closure that gets a [`Tx`], whose queries go through [`with_tx!`] and whose
+//! audit entries ([`Tx::audit`]) are inserted in the same transaction. On SQLite one writer task
+//! owns the only writing connection and commits the jobs of many concurrent requests together
+//! (group commit, each job in its own savepoint); on PostgreSQL each write is its own
+//! transaction, run to the end even when the client has gone. See ARCHITECTURE.md "Writes".
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{PgConnection, PgPool, SqliteConnection, SqlitePool};
 
+use crate::audit::AuditRow;
+use crate::error::AppError;
+
+mod writer;
+
+pub use writer::WriterStats;
+
+/// The read pools.
 #[derive(Clone, Debug)]
-pub enum Db {
+pub enum Pools {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -32,7 +45,20 @@ impl Backend {
     }
 }
 
-/// Run the same query body against whichever pool is configured.
+/// The database: read pool plus the write path. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pools: Pools,
+    writer: writer::Writer,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({})", self.backend().name())
+    }
+}
+
+/// Run the same query body against whichever read pool is configured.
 ///
 /// ```text
 /// let n: i64 = with_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM patients").fetch_one(pool).await)?;
@@ -40,10 +66,37 @@ impl Backend {
 #[macro_export]
 macro_rules! with_db {
     ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
-            $crate::db::Db::Postgres($pool) => $body,
+        match ($db).pools() {
+            $crate::db::Pools::Sqlite($pool) => $body,
+            $crate::db::Pools::Postgres($pool) => $body,
         }
+    };
+}
+
+/// Run the same query body on the connection of a write transaction.
+///
+/// ```text
+/// with_tx!(tx, c => sqlx::query("UPDATE lots SET qty = qty - 1 WHERE id = $1").bind(id).execute(c).await)?;
+/// ```
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match ($tx).conn() {
+            $crate::db::TxConn::Sqlite($c) => $body,
+            $crate::db::TxConn::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Execute one statement in a write transaction; evaluates to the rows it affected.
+///
+/// ```text
+/// let n = tx_exec!(tx, sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&id))?;
+/// ```
+#[macro_export]
+macro_rules! tx_exec {
+    ($tx:expr, $q:expr) => {
+        $crate::with_tx!($tx, c => $q.execute(&mut *c).await.map(|r| r.rows_affected()))
     };
 }
 
@@ -60,32 +113,129 @@ pub enum DbOpenError {
     Connect(#[from] sqlx::Error),
 }
 
+/// The connection a write job runs on, inside its transaction.
+pub enum TxConn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+pub(crate) enum TxInner {
+    Sqlite(SqliteConnection),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// A write transaction: its connection, the time it started (the time of its audit entries)
+/// and the audit entries to insert with it.
+pub struct Tx {
+    inner: TxInner,
+    now: String,
+    audit: Vec<AuditRow>,
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> TxConn<'_> {
+        match &mut self.inner {
+            TxInner::Sqlite(c) => TxConn::Sqlite(c),
+            TxInner::Postgres(t) => TxConn::Postgres(t),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The time this write happened, as stored text (`2026-11-22T07:21:34Z`).
+    pub fn now(&self) -> &str {
+        &self.now
+    }
+
+    /// Record an audit entry; it is inserted in this transaction and commits with it.
+    pub fn audit(&mut self, row: AuditRow) {
+        self.audit.push(row);
+    }
+
+    pub(crate) fn take_audit(&mut self) -> Vec<AuditRow> {
+        std::mem::take(&mut self.audit)
+    }
+}
+
+/// What a write job is: a closure over the transaction. The future must own what it uses
+/// (`move`), because it may run after the request that submitted it has gone.
+pub trait WriteFn<R>:
+    for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<R, AppError>> + Send + 'static
+{
+}
+impl<R, F> WriteFn<R> for F where
+    F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<R, AppError>> + Send + 'static
+{
+}
+
+/// Connection settings an operator may choose.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// SQLite `synchronous`: NORMAL (default) survives a killed process; FULL also a power cut.
+    pub sqlite_sync_full: bool,
+    /// Connections in the read pool.
+    pub pool_size: u32,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            sqlite_sync_full: false,
+            // Each SQLite connection is a thread of its own: on a small server a few readers
+            // beat many (less switching); PostgreSQL gets twice this.
+            pool_size: 4,
+        }
+    }
+}
+
 impl Db {
     pub fn backend(&self) -> Backend {
-        match self {
-            Db::Sqlite(_) => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+        match self.pools {
+            Pools::Sqlite(_) => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// The read pool (use [`with_db!`]).
+    pub fn pools(&self) -> &Pools {
+        &self.pools
     }
 
     /// Open the database named by `url`, or the SQLite file `tianshan.db` inside `data_dir`.
     pub async fn open(url: Option<&str>, data_dir: &Path) -> Result<Db, DbOpenError> {
+        Self::open_with(url, data_dir, &DbOptions::default()).await
+    }
+
+    pub async fn open_with(
+        url: Option<&str>,
+        data_dir: &Path,
+        o: &DbOptions,
+    ) -> Result<Db, DbOpenError> {
         match url {
             Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
                 let opts =
                     PgConnectOptions::from_str(u).map_err(|e| DbOpenError::Url(e.to_string()))?;
                 let pool = PgPoolOptions::new()
-                    .max_connections(16)
+                    .max_connections(o.pool_size.max(2) * 2)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(opts)
                     .await?;
-                Ok(Db::Postgres(pool))
+                let writer = writer::Writer::postgres(pool.clone());
+                Ok(Db {
+                    pools: Pools::Postgres(pool),
+                    writer,
+                })
             }
             Some(u) if u.starts_with("sqlite:") => {
                 let opts = SqliteConnectOptions::from_str(u)
                     .map_err(|e| DbOpenError::Url(e.to_string()))?
                     .create_if_missing(true);
-                Self::open_sqlite(opts).await
+                Self::open_sqlite(opts, o).await
             }
             Some(u) => Err(DbOpenError::Url(u.to_string())),
             None => {
@@ -96,25 +246,70 @@ impl Db {
                 let opts = SqliteConnectOptions::new()
                     .filename(data_dir.join("tianshan.db"))
                     .create_if_missing(true);
-                Self::open_sqlite(opts).await
+                Self::open_sqlite(opts, o).await
             }
         }
     }
 
-    async fn open_sqlite(opts: SqliteConnectOptions) -> Result<Db, DbOpenError> {
-        // WAL lets the server and CLI commands (backup, user add) work on one file at once.
-        let opts = opts
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+    async fn open_sqlite(opts: SqliteConnectOptions, o: &DbOptions) -> Result<Db, DbOpenError> {
+        // WAL lets the server and CLI commands (backup, user add) work on one file at once, and
+        // readers never wait for the writer. NORMAL writes each commit to the WAL before it
+        // returns: a killed process loses nothing committed; FULL also syncs it to the disk.
+        let sync = if o.sqlite_sync_full {
+            SqliteSynchronous::Full
+        } else {
+            SqliteSynchronous::Normal
+        };
+        // Memory is bounded and given back: readers keep 2 MB of pages each, the writer 8 MB
+        // (index pages of the tables it fills), no memory map of the file (its pages would count
+        // as the server's memory; the operating system's file cache serves reads as well).
+        let base = opts
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            .pragma("cache_size", "-16000");
+            .synchronous(sync)
+            .pragma("cache_size", "-2000")
+            .pragma("mmap_size", "0")
+            .pragma("temp_store", "memory");
+        let write_opts = base
+            .clone()
+            .pragma("cache_size", "-8000")
+            .journal_mode(SqliteJournalMode::Wal)
+            .pragma("journal_size_limit", "67108864");
+        use sqlx::ConnectOptions;
+        let conn = write_opts.connect().await?;
+        // Readers beyond the first close after half a minute idle, and their page caches with
+        // them: a server that has gone quiet gives its memory back.
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(o.pool_size.max(1))
             .min_connections(1)
-            .connect_with(opts)
+            .idle_timeout(Duration::from_secs(30))
+            .connect_with(base.read_only(true))
             .await?;
-        Ok(Db::Sqlite(pool))
+        let writer = writer::Writer::sqlite(conn);
+        Ok(Db {
+            pools: Pools::Sqlite(pool),
+            writer,
+        })
+    }
+
+    /// Run `f` in a write transaction and commit; its audit entries commit with it. The
+    /// result is returned only once the transaction is committed (durable).
+    pub async fn write<R, F>(&self, now: String, f: F) -> Result<R, AppError>
+    where
+        R: Send + 'static,
+        F: WriteFn<R>,
+    {
+        self.writer.write(now, f).await
+    }
+
+    /// Insert audit entries on their own (a read, a search, a refusal) and wait until they are
+    /// committed. Many requests' entries are committed together.
+    pub async fn audit(&self, rows: Vec<AuditRow>) -> Result<(), AppError> {
+        self.writer.audit(rows).await
+    }
+
+    pub fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
     }
 
     /// Is the database answering? Used by `/healthz`.
@@ -124,8 +319,15 @@ impl Db {
         r.is_ok()
     }
 
+    /// Finish queued writes, checkpoint SQLite's WAL into the database file, close.
     pub async fn close(&self) {
+        self.writer.shutdown().await;
         with_db!(self, pool => pool.close().await)
+    }
+
+    /// Move SQLite's WAL into the database file and truncate it (no-op on PostgreSQL).
+    pub async fn checkpoint(&self) -> Result<(), AppError> {
+        self.writer.checkpoint().await
     }
 }
 
@@ -210,5 +412,37 @@ impl Where {
         } else {
             format!(" WHERE {}", self.clauses.join(" AND "))
         }
+    }
+}
+
+/// `($1, $2, $3), ($4, $5, $6), ...`: the VALUES list of a multi-row insert.
+pub fn values_list(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 4);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&(r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+impl<'a> From<&'a mut SqliteConnection> for TxConn<'a> {
+    fn from(c: &'a mut SqliteConnection) -> Self {
+        TxConn::Sqlite(c)
+    }
+}
+
+impl<'a> From<&'a mut PgConnection> for TxConn<'a> {
+    fn from(c: &'a mut PgConnection) -> Self {
+        TxConn::Postgres(c)
     }
 }

@@ -60,6 +60,14 @@ pub enum AppError {
     Conflict(Msg),
     #[error("too many attempts")]
     RateLimited,
+    /// Too many attempts; the message says when to try again.
+    #[error("too many attempts: {0:?}")]
+    RateLimitedUntil(Msg),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// An error of one entry of a FHIR Bundle (or one row of an import), naming where.
+    #[error("entry {0}: {1}")]
+    InEntry(usize, Box<AppError>),
     #[error("database error: {0}")]
     Db(sqlx::Error),
     #[error("internal error: {0}")]
@@ -85,13 +93,15 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         match self {
+            AppError::InEntry(_, e) => e.status(),
             AppError::NotFound | AppError::NotFoundBecause(_) => StatusCode::NOT_FOUND,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited | AppError::RateLimitedUntil(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -99,13 +109,15 @@ impl AppError {
     /// Stable machine code for API clients.
     pub fn code(&self) -> &'static str {
         match self {
+            AppError::InEntry(_, e) => e.code(),
             AppError::NotFound | AppError::NotFoundBecause(_) => "not_found",
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden => "forbidden",
             AppError::Invalid(_) => "invalid",
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
-            AppError::RateLimited => "rate_limited",
+            AppError::RateLimited | AppError::RateLimitedUntil(_) => "rate_limited",
+            AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::Db(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -113,22 +125,33 @@ impl AppError {
     /// The person-facing message; never carries database text.
     pub fn msg(&self) -> Msg {
         match self {
+            AppError::InEntry(_, e) => e.msg(),
             AppError::NotFound => Msg::new("error.not_found"),
             AppError::Unauthorized => Msg::new("error.unauthorized"),
             AppError::Forbidden => Msg::new("error.forbidden"),
             AppError::Invalid(_) => Msg::new("error.invalid"),
-            AppError::BadRequest(m) | AppError::Conflict(m) | AppError::NotFoundBecause(m) => {
-                m.clone()
-            }
+            AppError::BadRequest(m)
+            | AppError::Conflict(m)
+            | AppError::NotFoundBecause(m)
+            | AppError::RateLimitedUntil(m) => m.clone(),
             AppError::RateLimited => Msg::new("error.rate_limited"),
+            AppError::UnsupportedMediaType => Msg::new("error.media_type"),
             AppError::Db(_) | AppError::Internal(_) => Msg::new("error.internal"),
         }
     }
 
-    pub fn fields(&self) -> &[FieldError] {
+    pub fn fields(&self) -> Vec<FieldError> {
         match self {
-            AppError::Invalid(f) => f,
-            _ => &[],
+            AppError::Invalid(f) => f.clone(),
+            AppError::InEntry(i, e) => {
+                let inner = e.fields();
+                if inner.is_empty() {
+                    vec![FieldError::new(format!("Bundle.entry[{i}]"), e.msg())]
+                } else {
+                    inner
+                }
+            }
+            _ => Vec::new(),
         }
     }
 }
@@ -149,13 +172,18 @@ impl IntoResponse for AppError {
         let detail = match &self {
             AppError::Db(e) => Some(e.to_string()),
             AppError::Internal(s) => Some(s.clone()),
+            AppError::InEntry(_, e) => match e.as_ref() {
+                AppError::Db(e) => Some(e.to_string()),
+                AppError::Internal(s) => Some(s.clone()),
+                _ => None,
+            },
             _ => None,
         };
         let report = ErrorReport {
             status: self.status(),
             code: self.code(),
             msg: self.msg(),
-            fields: self.fields().to_vec(),
+            fields: self.fields(),
             detail,
         };
         let mut resp = report.status.into_response();

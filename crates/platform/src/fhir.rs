@@ -1,8 +1,14 @@
 //! FHIR R4 plumbing shared by every module's resources: OperationOutcome, search Bundles,
 //! and small readers for JSON elements that refuse wrong shapes with a precise location.
+use std::collections::HashMap;
+
+use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
+use crate::auth::Principal;
+use crate::db::Tx;
 use crate::error::{AppError, Msg};
+use crate::state::Platform;
 
 pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 
@@ -134,4 +140,305 @@ pub fn page_size(count: Option<&str>) -> Result<i64, AppError> {
             )),
         },
     }
+}
+
+/// References between the entries of one Bundle (`urn:uuid:…` full URLs, or `Type/id` of an
+/// entry) to the ids the server assigned, so an Immunization can point at the Patient created
+/// by the entry before it.
+#[derive(Debug, Default, Clone)]
+pub struct RefMap(HashMap<String, (String, String)>);
+
+impl RefMap {
+    pub fn insert(&mut self, full_url: &str, resource_type: &str, id: &str) {
+        self.0.insert(
+            full_url.to_string(),
+            (resource_type.to_string(), id.to_string()),
+        );
+    }
+
+    /// The `(type, id)` a reference names: a bundle-local full URL, or a plain `Type/id`.
+    pub fn resolve(&self, reference: &str) -> Option<(String, String)> {
+        if let Some(hit) = self.0.get(reference) {
+            return Some(hit.clone());
+        }
+        let tail = reference.rsplit("/fhir/r4/").next().unwrap_or(reference);
+        let (ty, id) = tail.split_once('/')?;
+        if ty.is_empty() || id.is_empty() || id.contains('/') {
+            return None;
+        }
+        Some((ty.to_string(), id.to_string()))
+    }
+
+    /// The id of a reference that must name a resource of type `ty`.
+    pub fn id_of(&self, reference: &str, ty: &str) -> Option<String> {
+        self.resolve(reference)
+            .filter(|(t, _)| t == ty)
+            .map(|(_, id)| id)
+    }
+}
+
+/// The write half of a checked create or update: run inside the transaction of the request
+/// (or of the whole Bundle), it stores the record, records its audit entry, and returns the
+/// resource as stored.
+pub type ApplyFn =
+    Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<Value, AppError>> + Send>;
+
+pub struct Prepared {
+    pub resource_type: &'static str,
+    pub id: String,
+    /// True when the write creates the record (201), false when it updates one (200).
+    pub created: bool,
+    pub apply: ApplyFn,
+}
+
+/// A FHIR resource type a module serves, as the Bundle processor and `tianshan import` see it.
+/// Checking (`prepare_*`: validation, scope, references; reads only) is separate from writing
+/// (`Prepared::apply`), so a transaction Bundle checks every entry first and then writes them
+/// all in one database transaction.
+pub trait FhirType: Send + Sync + 'static {
+    fn resource_type(&self) -> &'static str;
+    /// `(name, type)` of the search parameters, for the CapabilityStatement.
+    fn search_params(&self) -> Vec<(&'static str, &'static str)>;
+    /// `read`, `create`, `update`, `search-type`.
+    fn interactions(&self) -> Vec<&'static str>;
+    /// Extra words for the CapabilityStatement (`documentation` of the resource).
+    fn documentation(&self) -> Option<&'static str> {
+        None
+    }
+    /// Check a resource to be created with the given id.
+    fn prepare_create<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        resource: &'a Value,
+        id: String,
+        refs: &'a RefMap,
+    ) -> BoxFuture<'a, Result<Prepared, AppError>>;
+    /// Check an update (PUT) of the resource with this id; `version` from `If-Match`. An
+    /// unknown id answers 404 exactly as an id outside the caller's scope does (no update-as-
+    /// create: it would tell one from the other). Types that cannot be updated say so.
+    fn prepare_update<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        resource: &'a Value,
+        id: String,
+        version: Option<i64>,
+        refs: &'a RefMap,
+    ) -> BoxFuture<'a, Result<Prepared, AppError>> {
+        let _ = (st, who, resource, id, version, refs);
+        Box::pin(async move { Err(self.not_supported("update")) })
+    }
+    /// Read one resource the caller may see (audited by the implementation).
+    fn read<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<FhirRead, AppError>> {
+        let _ = (st, who, id);
+        Box::pin(async move { Err(self.not_supported("read")) })
+    }
+    /// Search inside the caller's scope (audited by the implementation). Parameters were
+    /// checked against [`FhirType::search_params`].
+    fn search<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        search: &'a Search,
+    ) -> BoxFuture<'a, Result<SearchResult, AppError>> {
+        let _ = (st, who, search);
+        Box::pin(async move { Err(self.not_supported("search-type")) })
+    }
+    fn not_supported(&self, interaction: &str) -> AppError {
+        AppError::BadRequest(
+            Msg::new("error.fhir_interaction")
+                .arg("type", self.resource_type())
+                .arg("interaction", interaction),
+        )
+    }
+}
+
+/// A resource read, with its version for the ETag.
+pub struct FhirRead {
+    pub resource: Value,
+    pub version: Option<i64>,
+}
+
+/// One page of a search; `total` when the implementation can count the matches cheaply.
+pub struct SearchResult {
+    pub resources: Vec<Value>,
+    pub total: Option<i64>,
+}
+
+/// A FHIR JSON response.
+pub fn response(status: axum::http::StatusCode, body: &Value) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, FHIR_JSON)],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// 201 with a `Location` and an `ETag`.
+pub fn created_response(ty: &str, id: &str, body: &Value) -> axum::response::Response {
+    let mut r = response(axum::http::StatusCode::CREATED, body);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("/fhir/r4/{ty}/{id}")) {
+        r.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    r
+}
+
+/// Is this Content-Type one a FHIR write may carry? (`application/fhir+json`, `application/json`,
+/// with parameters.) Anything else is refused with 415, so a form on another site cannot post.
+pub fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|m| m == "application/fhir+json" || m == "application/json")
+}
+
+/// Read a FHIR write's body: 415 for a type that is not JSON, 400 for malformed JSON or a body
+/// that is not a FHIR resource (no `resourceType`). Rules of the resource itself are the
+/// caller's, and answer 422.
+pub fn parse_resource(headers: &axum::http::HeaderMap, body: &[u8]) -> Result<Value, AppError> {
+    if !json_content_type(headers) {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    parse_json(body)
+}
+
+/// Parse JSON text as a FHIR resource (400 when it is not one).
+pub fn parse_json(body: &[u8]) -> Result<Value, AppError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        AppError::BadRequest(Msg::new("error.fhir_bad_json").arg(
+            "detail",
+            format!("line {}, column {}: {e}", e.line(), e.column()),
+        ))
+    })?;
+    match v.get("resourceType").and_then(Value::as_str) {
+        Some(t) if !t.is_empty() => Ok(v),
+        _ => Err(AppError::BadRequest(Msg::new("error.fhir_not_resource"))),
+    }
+}
+
+/// A search's parameters, checked against the ones a resource type supports.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// Accepted `(name, value)` pairs, without the paging and result parameters.
+    pub params: Vec<(String, String)>,
+    pub count: i64,
+    pub offset: i64,
+    /// `_summary=count`: only the total.
+    pub summary_count: bool,
+}
+
+/// Parameters every search takes.
+const RESULT_PARAMS: [&str; 4] = ["_count", "_offset", "_summary", "_format"];
+
+impl Search {
+    /// Check the query: unknown parameters are refused (400 OperationOutcome naming them), or,
+    /// with `Prefer: handling=lenient`, dropped (and left out of the `self` link).
+    pub fn parse(
+        query: Option<&str>,
+        headers: &axum::http::HeaderMap,
+        known: &[&str],
+    ) -> Result<Search, AppError> {
+        let lenient = headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|p| p.trim() == "handling=lenient"));
+        let mut s = Search {
+            count: 20,
+            ..Default::default()
+        };
+        let mut unknown = Vec::new();
+        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            let (k, v) = (k.into_owned(), v.into_owned());
+            // Modifiers (`name:exact`) are not supported: treat as unknown.
+            match k.as_str() {
+                "_count" => s.count = page_size(Some(&v))?,
+                "_offset" => {
+                    s.offset = v
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|o| (0..=1_000_000).contains(o))
+                        .ok_or_else(|| invalid("_offset", "_offset must be a whole number"))?
+                }
+                "_summary" => match v.as_str() {
+                    "count" => s.summary_count = true,
+                    "false" => {}
+                    _ => unknown.push(format!("_summary={v}")),
+                },
+                // How a total is counted (`_total`, FHIR; `_totalMethod`, sent by fhirpy's
+                // `.count()`): this server always counts exactly, up to its cap.
+                "_format" | "_total" | "_totalMethod" => {}
+                _ if known.contains(&k.as_str()) => s.params.push((k, v)),
+                _ => unknown.push(k),
+            }
+        }
+        if !unknown.is_empty() && !lenient {
+            return Err(AppError::BadRequest(
+                Msg::new("error.fhir_unknown_param").arg("names", unknown.join(", ")),
+            ));
+        }
+        let _ = RESULT_PARAMS;
+        Ok(s)
+    }
+
+    /// The first value of a parameter, trimmed, if not empty.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// `self` and `next` links for a page of `got` results.
+    pub fn links(
+        &self,
+        base: &str,
+        ty: &str,
+        got: usize,
+        total: Option<i64>,
+    ) -> (String, Option<String>) {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.params {
+            q.append_pair(k, v);
+        }
+        q.append_pair("_count", &self.count.to_string());
+        let query = q.finish();
+        let self_url = format!("{base}/{ty}?{query}&_offset={}", self.offset);
+        let more = match total {
+            Some(t) => self.offset + (got as i64) < t,
+            None => got as i64 == self.count,
+        };
+        let next = (more && self.count > 0 && got > 0)
+            .then(|| format!("{base}/{ty}?{query}&_offset={}", self.offset + self.count));
+        (self_url, next)
+    }
+}
+
+/// The server's base URL as the client reached it (for `fullUrl` and links).
+pub fn base_url(h: &axum::http::HeaderMap) -> String {
+    let host = h
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}/fhir/r4")
 }

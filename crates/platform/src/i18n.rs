@@ -186,6 +186,13 @@ impl Catalog {
             .unwrap_or(key)
     }
 
+    /// The message for `key` if a catalogue has it (this language or English).
+    pub fn lookup(&self, key: &str) -> Option<&str> {
+        self.i18n
+            .lookup(self.locale, key)
+            .or_else(|| self.i18n.lookup(Locale::En, key))
+    }
+
     /// The message with `{name}` placeholders filled.
     pub fn fmt(&self, key: &str, args: &[(&str, &str)]) -> String {
         let mut s = self.get(key).to_string();

@@ -9,7 +9,8 @@
 //! locale: write them `TEXT COLLATE BINARY` (SQLite's spelling); on PostgreSQL the runner
 //! turns that into `COLLATE "C"`.
 use crate::db::{Backend, Db};
-use crate::with_db;
+use crate::error::AppError;
+use crate::{tx_exec, with_db, with_tx};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
@@ -44,16 +45,18 @@ impl Migration {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
-    #[error("migration {version} ({name}) failed: {source}")]
+    #[error("migration {version} ({name}) failed: {message}")]
     Failed {
         version: i64,
         name: &'static str,
-        source: sqlx::Error,
+        message: String,
     },
     #[error("two migrations share version {0}")]
     DuplicateVersion(i64),
     #[error("database error while migrating: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("database error while migrating: {0}")]
+    App(String),
     #[error(
         "the database has migration {0}, which this build does not know: is it an older binary?"
     )]
@@ -73,7 +76,14 @@ pub async fn run(db: &Db, migrations: &[Migration], now: &str) -> Result<Vec<i64
             return Err(MigrateError::DuplicateVersion(w[0].version));
         }
     }
-    with_db!(db, pool => sqlx::query(CREATE_TABLE).execute(pool).await.map(|r| r.rows_affected()))?;
+    db.write(now.to_string(), |tx| {
+        Box::pin(async move {
+            tx_exec!(tx, sqlx::query(CREATE_TABLE))?;
+            Ok(())
+        })
+    })
+    .await
+    .map_err(|e| MigrateError::App(e.to_string()))?;
     let done = applied(db).await?;
     if let Some(v) = done
         .iter()
@@ -84,22 +94,29 @@ pub async fn run(db: &Db, migrations: &[Migration], now: &str) -> Result<Vec<i64
     let backend = db.backend();
     let mut now_applied = Vec::new();
     for m in sorted.iter().filter(|m| !done.contains(&m.version)) {
-        let fail = |source| MigrateError::Failed {
-            version: m.version,
-            name: m.name,
-            source,
-        };
-        with_db!(db, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::raw_sql(&m.sql(backend)).execute(&mut *tx).await.map_err(fail)?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        });
+        let sql = m.sql(backend).into_owned();
+        let version = m.version;
+        let name = m.name;
+        let r: Result<(), AppError> = db
+            .write(now.to_string(), move |tx| {
+                Box::pin(async move {
+                    let now = tx.now().to_string();
+                    with_tx!(tx, c => sqlx::Executor::execute(&mut *c, sql.as_str()).await.map(|_| ()))
+                        .map_err(|e| AppError::Internal(e.to_string()))?;
+                    tx_exec!(tx, sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                        .bind(version).bind(name).bind(&now))?;
+                    Ok(())
+                })
+            })
+            .await;
+        r.map_err(|e| MigrateError::Failed {
+            version,
+            name,
+            message: match e {
+                AppError::Internal(m) => m,
+                other => other.to_string(),
+            },
+        })?;
         now_applied.push(m.version);
     }
     Ok(now_applied)

@@ -9,36 +9,15 @@ use axum::{Form, Json, Router};
 use serde::Deserialize;
 
 use crate::audit::{self, Action, Actor, Event, Filter};
-use crate::auth::{self, Principal};
+use crate::auth::{self, Channel, Principal};
 use crate::error::AppError;
 use crate::i18n::{CatalogueSource, Locale};
-use crate::scope::Permission;
+use crate::scope::perms;
 use crate::state::Platform;
 use crate::web::{self, render, set_cookie, PageCtx, Shell, LANG_COOKIE, SESSION_COOKIE};
 
 pub fn catalogues() -> Vec<CatalogueSource> {
-    vec![
-        (
-            Locale::En,
-            "platform/en",
-            include_str!("../locales/en.toml"),
-        ),
-        (
-            Locale::ZhHans,
-            "platform/zh-Hans",
-            include_str!("../locales/zh-Hans.toml"),
-        ),
-        (
-            Locale::ZhHant,
-            "platform/zh-Hant",
-            include_str!("../locales/zh-Hant.toml"),
-        ),
-        (
-            Locale::Ug,
-            "platform/ug",
-            include_str!("../locales/ug.toml"),
-        ),
-    ]
+    crate::catalogues!("platform")
 }
 
 pub fn routes() -> Router<Platform> {
@@ -156,24 +135,14 @@ async fn login(
     if !st.limiter.allowed(&ip, &username, now) {
         return Err(AppError::RateLimited);
     }
-    match auth::authenticate(&st.db, &username, &f.password, &ip, &ua).await? {
-        Some(p) => {
+    match auth::authenticate(&st.db, &username, &f.password).await? {
+        Some(id) => {
+            let p = Principal::from_identity(&id, Channel::Web, &ip, &ua);
             st.limiter.succeeded(&ip, &username);
             auth::purge_expired_sessions(&st.db, &st.clock).await?;
             let secret = auth::create_session(&st.db, &p.user_id, &st.clock, &ip, &ua).await?;
-            audit::record(
-                &st.db,
-                &st.clock,
-                &p,
-                Event {
-                    action: Action::SignIn,
-                    entity_type: "user",
-                    entity_id: &p.user_id,
-                    patient_id: None,
-                    detail: "",
-                },
-            )
-            .await?;
+            st.audit(&p, Event::new(Action::SIGN_IN, "user", &p.user_id))
+                .await?;
             let _ = headers;
             let mut resp = Redirect::to(&safe_next(f.next.as_deref())).into_response();
             let h = resp.headers_mut();
@@ -213,13 +182,7 @@ async fn login(
                 &st.db,
                 &st.clock,
                 actor,
-                Event {
-                    action: Action::SignInFailed,
-                    entity_type: "user",
-                    entity_id: "",
-                    patient_id: None,
-                    detail: "",
-                },
+                Event::new(Action::SIGN_IN_FAILED, "user", ""),
             )
             .await?;
             let error = Some(ctx.t.get("login.failed").to_string());
@@ -260,21 +223,10 @@ async fn logout(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     if let Some(secret) = web::cookie(&headers, SESSION_COOKIE) {
-        auth::end_session(&st.db, secret).await?;
+        auth::end_session(&st.db, &st.auth, &st.clock, secret).await?;
     }
-    audit::record(
-        &st.db,
-        &st.clock,
-        &who,
-        Event {
-            action: Action::SignOut,
-            entity_type: "user",
-            entity_id: &who.user_id,
-            patient_id: None,
-            detail: "",
-        },
-    )
-    .await?;
+    st.audit(&who, Event::new(Action::SIGN_OUT, "user", &who.user_id))
+        .await?;
     let mut resp = Redirect::to("/login?out=1").into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,
@@ -296,7 +248,7 @@ async fn set_language(
 ) -> Result<Response, AppError> {
     let locale = Locale::parse(&f.lang)
         .ok_or_else(|| AppError::invalid("lang", crate::Msg::new("error.bad_request")))?;
-    auth::set_locale(&st.db, &who.user_id, locale.tag()).await?;
+    crate::users::set_locale(&st.db, &st.clock, &who.user_id, locale.tag()).await?;
     let mut resp = Redirect::to(&safe_next(f.back.as_deref())).into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,
@@ -346,7 +298,7 @@ async fn audit_page(
     who: Principal,
     Query(f): Query<Filter>,
 ) -> Result<Response, AppError> {
-    who.require(Permission::ReadAudit)?;
+    who.require(perms::AUDIT_READ)?;
     let entries = audit::list(&st.db, &f, AUDIT_PAGE).await?;
     let base = filter_query(&f);
     let older = (entries.len() as i64 == AUDIT_PAGE)
@@ -370,20 +322,12 @@ async fn audit_csv(
     who: Principal,
     Query(f): Query<Filter>,
 ) -> Result<Response, AppError> {
-    who.require(Permission::ReadAudit)?;
+    who.require(perms::AUDIT_READ)?;
     let entries = audit::list(&st.db, &f, EXPORT_LIMIT).await?;
     let detail = format!("{} entries; {}", entries.len(), filter_query(&f));
-    audit::record(
-        &st.db,
-        &st.clock,
+    st.audit(
         &who,
-        Event {
-            action: Action::Export,
-            entity_type: "audit_log",
-            entity_id: "",
-            patient_id: None,
-            detail: &detail,
-        },
+        Event::new(Action::EXPORT, "audit_log", "").detail(&detail),
     )
     .await?;
     Ok((
@@ -411,8 +355,26 @@ async fn audit_api(
     who: Principal,
     Query(q): Query<AuditApiQuery>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    who.require(Permission::ReadAudit)?;
+    who.require(perms::AUDIT_READ)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let entries = audit::list(&st.db, &q.f, limit).await?;
     Ok(Json(serde_json::json!({ "entries": entries })))
+}
+
+/// The platform as a module: sign-in, home, languages, the audit log, accounts and roles.
+pub fn module() -> crate::Module {
+    use crate::state::NavItem;
+    crate::Module {
+        permissions: crate::scope::platform_permissions(),
+        actions: audit::platform_actions(),
+        migrations: crate::schema::migrations(),
+        catalogues: catalogues(),
+        nav: vec![
+            NavItem::new("nav.home", "/", None),
+            NavItem::new("nav.audit", "/admin/audit", Some(perms::AUDIT_READ)),
+        ],
+        pages: routes(),
+        api: crate::fhir_rest::routes(),
+        ..crate::Module::new("platform")
+    }
 }

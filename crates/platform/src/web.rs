@@ -103,9 +103,10 @@ impl FromRequestParts<Platform> for Principal {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         let found = if let Some(token) = bearer {
-            auth::principal_from_token(&st.db, token, channel, &ip, &ua).await?
+            auth::principal_from_token(&st.db, &st.auth, token, channel, &ip, &ua).await?
         } else if let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) {
-            auth::principal_from_session(&st.db, secret, &st.clock, channel, &ip, &ua).await?
+            auth::principal_from_session(&st.db, &st.auth, secret, &st.clock, channel, &ip, &ua)
+                .await?
         } else {
             None
         };
@@ -153,7 +154,6 @@ impl FromRequestParts<Platform> for PageCtx {
 pub struct NavView {
     pub label: String,
     pub href: &'static str,
-    pub ready: bool,
     pub current: bool,
 }
 
@@ -189,12 +189,11 @@ impl Shell {
                 .config
                 .nav
                 .iter()
-                .filter(|n| n.needs.is_none_or(|perm: Permission| p.role.can(perm)))
+                .filter(|n| n.needs.is_none_or(|perm: Permission| p.can(perm)))
                 .map(|n| NavView {
                     label: ctx.t.get(n.label).to_string(),
                     href: n.href,
-                    ready: n.ready,
-                    current: n.ready && n.href != "/" && ctx.path.starts_with(n.href),
+                    current: n.href != "/" && ctx.path.starts_with(n.href),
                 })
                 .collect(),
         };
@@ -205,7 +204,12 @@ impl Shell {
             csrf: ctx.csrf,
             user: who.map(|p| UserView {
                 name: p.display_name.clone(),
-                role: ctx.t.get(&format!("role.{}", p.role.as_str())).to_string(),
+                role: p
+                    .roles
+                    .iter()
+                    .map(|r| role_label(&ctx.t, r))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
             }),
             nav,
             langs: LOCALES
@@ -229,6 +233,15 @@ impl Shell {
     /// A message with one `{name}` placeholder filled in.
     pub fn t_with(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
         self.t.fmt(key, &[(name, &value.to_string())])
+    }
+}
+
+/// A role's name: the catalogue's for built-in roles, the code for roles made by an administrator.
+pub fn role_label(t: &Catalog, code: &str) -> String {
+    let key = format!("role.{code}");
+    match t.lookup(&key) {
+        Some(s) => s.to_string(),
+        None => code.to_string(),
     }
 }
 
@@ -501,7 +514,7 @@ pub async fn healthz(State(st): State<Platform>) -> Response {
     let body = json!({
         "status": if ok { "ok" } else { "degraded" },
         "version": crate::VERSION,
-        "database": {"backend": st.db.backend().name(), "ok": ok},
+        "database": {"backend": st.db.backend().name(), "ok": ok, "writer": st.db.writer_stats()},
     });
     let status = if ok {
         StatusCode::OK
@@ -511,9 +524,9 @@ pub async fn healthz(State(st): State<Platform>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// Fallback for unknown routes.
+/// Fallback for unknown routes (a message of its own: "no such address", not "no such record").
 pub async fn not_found() -> AppError {
-    AppError::NotFound
+    AppError::NotFoundBecause(Msg::new("error.no_route"))
 }
 
 /// Every template must escape; this is for hidden form values and URLs built in Rust.

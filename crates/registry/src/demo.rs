@@ -1,11 +1,14 @@
 //! Demo data: the organisation tree of Kashgar and Hami, two rear hospitals, one international
 //! partner, departments, practitioners and patients with Chinese and Uyghur names, generated
 //! deterministically so every demo looks the same.
-use tianshan_platform::auth::{self, NewUser};
-use tianshan_platform::clock::Clock;
-use tianshan_platform::db::Db;
-use tianshan_platform::scope::Role;
-use tianshan_platform::AppError;
+use std::collections::HashMap;
+
+use futures_util::future::BoxFuture;
+use tianshan_platform::auth;
+use tianshan_platform::db::Tx;
+use tianshan_platform::scope::builtin;
+use tianshan_platform::users::{self, By, NewUser};
+use tianshan_platform::{AppError, Platform};
 
 use crate::domain::patient::GuardianInput;
 use crate::domain::resident_id::check_char;
@@ -327,57 +330,105 @@ const TREE: &[Node] = &[
 ];
 
 /// Demo logins: (username, password, role, scope, display name)
-pub const DEMO_USERS: &[(&str, &str, Role, Option<&str>, &str)] = &[
+/// (username, password, role, scope, display name)
+pub const DEMO_USERS: &[(&str, &str, &str, Option<&str>, &str)] = &[
     (
         "admin",
         "tianshan-admin",
-        Role::Administrator,
+        builtin::ADMINISTRATOR,
         None,
         "马建国",
     ),
     (
         "coordinator",
         "tianshan-coord",
-        Role::Coordinator,
+        builtin::COORDINATOR,
         Some("650000"),
         "王志强",
     ),
     (
         "doctor",
         "tianshan-doctor",
-        Role::Clinician,
+        builtin::CLINICIAN,
         Some("653100"),
         "阿里木·吐尔逊",
     ),
     (
         "nurse",
         "tianshan-nurse",
-        Role::Nurse,
+        builtin::NURSE,
         Some("653121100"),
         "古丽娜尔·买买提",
     ),
     (
         "official",
         "tianshan-official",
-        Role::Official,
+        builtin::OFFICIAL,
         Some("650500"),
         "李红梅",
     ),
     (
         "expert",
         "tianshan-expert",
-        Role::Clinician,
+        builtin::CLINICIAN,
         Some("RH-BJ-PUMCH"),
         "陈立新",
     ),
     (
         "partner",
         "tianshan-partner",
-        Role::Partner,
+        builtin::PARTNER,
         Some("INT-KG-NH"),
         "Asel Bekova",
     ),
 ];
+
+/// A demo login as `tianshan serve --demo` prints it and README.md lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoLogin {
+    pub username: &'static str,
+    pub password: &'static str,
+    pub role: &'static str,
+    /// `whole network`, or the scope node: `township 653121100 (Tokkuzak Town)`.
+    pub scope: String,
+}
+
+impl DemoLogin {
+    /// The row of README.md's table of demo logins.
+    pub fn readme_row(&self) -> String {
+        format!(
+            "| `{}` | `{}` | {} | {} |",
+            self.username, self.password, self.role, self.scope
+        )
+    }
+}
+
+/// Every demo login, with its scope described from the demo tree (in English, as the
+/// terminal and the README are).
+pub fn demo_logins() -> Vec<DemoLogin> {
+    DEMO_USERS
+        .iter()
+        .map(|(username, password, role, scope, _)| DemoLogin {
+            username,
+            password,
+            role,
+            scope: match scope {
+                None => "whole network".to_string(),
+                Some(code) => match TREE.iter().find(|n| n.0 == *code) {
+                    Some((_, _, kind, _, _, en)) => {
+                        let kind = match *kind {
+                            "rear_hospital" => "rear hospital",
+                            "partner" => "international partner",
+                            k => k,
+                        };
+                        format!("{kind} {code} ({en})")
+                    }
+                    None => (*code).to_string(),
+                },
+            },
+        })
+        .collect()
+}
 
 const HAN_FAMILY: &[&str] = &[
     "张", "王", "李", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡",
@@ -429,51 +480,73 @@ fn resident_id(region: &str, birth: &str, seq: u32, male: bool) -> String {
 
 /// Load the demo into an empty database; a database that already has users is left alone.
 /// Returns whether anything was loaded.
-pub async fn load(db: &Db, clock: &Clock) -> Result<bool, AppError> {
-    if auth::user_count(db).await? > 0 {
+pub async fn load(st: &Platform) -> Result<bool, AppError> {
+    if auth::user_count(&st.db).await? > 0 {
         return Ok(false);
     }
-    let now = clock.now_text();
-    for (code, parent, kind, zh, ug, en) in TREE {
-        orgs::insert(
-            db,
-            NewOrg {
-                code,
-                parent_code: *parent,
-                kind,
-                name_zh: zh,
-                name_ug: ug,
-                name_en: en,
-            },
-            &now,
-        )
-        .await?;
-    }
+    st.write(|tx| {
+        Box::pin(async move {
+            let mut paths: HashMap<&'static str, String> = HashMap::new();
+            for (code, parent, kind, zh, ug, en) in TREE {
+                let path = match parent {
+                    Some(p) => format!("{}{code}/", paths.get(p).cloned().unwrap_or_default()),
+                    None => format!("/{code}/"),
+                };
+                let o = NewOrg {
+                    code: code.to_string(),
+                    parent_code: parent.map(str::to_string),
+                    kind: kind.to_string(),
+                    name_zh: zh.to_string(),
+                    name_ug: ug.to_string(),
+                    name_en: en.to_string(),
+                };
+                orgs::insert(tx, &o, &path).await?;
+                paths.insert(code, path);
+            }
+            load_practitioners(tx, &paths).await?;
+            Ok(())
+        })
+    })
+    .await?;
     for (username, password, role, scope, name) in DEMO_USERS {
-        auth::create_user(
-            db,
+        users::create_user(
+            &st.db,
+            &st.clock,
+            By::Cli,
             NewUser {
                 username,
                 password,
-                role: *role,
+                roles: vec![role.to_string()],
                 scope_code: *scope,
                 display_name: name,
-                locale: if *role == Role::Partner {
+                locale: if *role == builtin::PARTNER {
                     "en"
                 } else {
                     "zh-Hans"
                 },
             },
-            clock,
         )
         .await?;
     }
-    load_practitioners(db, &now).await?;
-    load_patients(db, clock).await?;
+    let today = st.clock.now().date();
+    st.write(move |tx| Box::pin(async move { load_patients(tx, today).await }))
+        .await?;
     Ok(true)
 }
 
-async fn load_practitioners(db: &Db, now: &str) -> Result<(), AppError> {
+/// The registry's demo as a module's demo loader.
+pub fn loader(st: &Platform) -> BoxFuture<'_, Result<(), AppError>> {
+    Box::pin(async move { load(st).await.map(|_| ()) })
+}
+
+fn path_of(paths: &HashMap<&'static str, String>, code: &str) -> Result<String, AppError> {
+    paths.get(code).cloned().ok_or(AppError::NotFound)
+}
+
+async fn load_practitioners(
+    tx: &mut Tx,
+    paths: &HashMap<&'static str, String>,
+) -> Result<(), AppError> {
     let places: &[(&str, &str)] = &[
         ("653100-H01-ED", "急诊医学"),
         ("653100-H01-TC", "创伤外科"),
@@ -489,7 +562,7 @@ async fn load_practitioners(db: &Db, now: &str) -> Result<(), AppError> {
     let titles = ["主任医师", "副主任医师", "主治医师", "住院医师", "主管护师"];
     for i in 0..36usize {
         let (org_code, specialty) = places[i % places.len()];
-        let org = orgs::get(db, org_code).await?.ok_or(AppError::NotFound)?;
+        let path = path_of(paths, org_code)?;
         let mut p = PractitionerData {
             org_code: org_code.into(),
             specialty: specialty.into(),
@@ -516,19 +589,18 @@ async fn load_practitioners(db: &Db, now: &str) -> Result<(), AppError> {
             p.given_name = HAN_GIVEN[(i * 7) % HAN_GIVEN.len()].into();
             p.sex = if i % 3 == 0 { "female" } else { "male" }.into();
         }
-        practitioners::insert(db, &format!("pr-{:04}", i + 1), &p, &org.path, now).await?;
+        practitioners::insert(tx, &format!("pr-{:04}", i + 1), &p, &path).await?;
     }
     Ok(())
 }
 
-async fn load_patients(db: &Db, clock: &Clock) -> Result<(), AppError> {
-    let today = clock.now().date();
-    let now = clock.now_text();
+async fn load_patients(tx: &mut Tx, today: time::Date) -> Result<(), AppError> {
+    let paths: HashMap<&str, String> = TREE.iter().map(|n| n.0).zip(tree_paths()).collect();
     // Everyone's favourite test patient comes first, so `zs` always finds 张三.
-    let mut adults: Vec<String> = Vec::new();
+    let mut adults: Vec<(String, String, String)> = Vec::new();
     for i in 0..240u32 {
         let village = VILLAGES[(i as usize) % VILLAGES.len()];
-        let org = orgs::get(db, village).await?.ok_or(AppError::NotFound)?;
+        let org_path = paths.get(village).cloned().ok_or(AppError::NotFound)?;
         let child = i % 4 == 3;
         let year = if child {
             2018 + (i % 8)
@@ -571,24 +643,20 @@ async fn load_patients(db: &Db, clock: &Clock) -> Result<(), AppError> {
             p.id_number = resident_id(village, &birth, i, male);
         }
         if child {
-            if let Some(guardian) = adults.last() {
+            if let Some((gid, gname, gphone)) = adults.last() {
                 p.guardians.push(GuardianInput {
-                    name: String::new(),
+                    name: gname.clone(),
                     relationship: "mother".into(),
-                    phone: String::new(),
-                    patient_id: Some(guardian.clone()),
+                    phone: gphone.clone(),
+                    patient_id: Some(gid.clone()),
                 });
-                if let Some(g) = patients::get(db, guardian).await? {
-                    p.guardians[0].name = g.full_name;
-                    p.guardians[0].phone = g.phone;
-                }
             }
         }
         let draft = p.validate(today).map_err(AppError::Invalid)?;
         let id = format!("demo-{:04}", i + 1);
-        patients::insert_with_id(db, &id, &draft, &org.path, "{}", &now).await?;
+        patients::insert(tx, &id, &draft, &org_path, "{}").await?;
         if !child && !male {
-            adults.push(id.clone());
+            adults.push((id.clone(), draft.full_name.clone(), draft.phone.clone()));
         }
         if i % 10 == 1 {
             let shared = if i % 20 == 1 {
@@ -596,9 +664,24 @@ async fn load_patients(db: &Db, clock: &Clock) -> Result<(), AppError> {
             } else {
                 "INT-KG-NH"
             };
-            let s = orgs::get(db, shared).await?.ok_or(AppError::NotFound)?;
-            patients::share(db, &id, &s.code, &s.path, "demo", &now).await?;
+            let spath = paths.get(shared).cloned().ok_or(AppError::NotFound)?;
+            patients::share(tx, &id, shared, &spath, "demo").await?;
         }
     }
     Ok(())
+}
+
+/// The materialised path of every node of [`TREE`], in the same order.
+fn tree_paths() -> Vec<String> {
+    let mut paths: HashMap<&str, String> = HashMap::new();
+    let mut out = Vec::with_capacity(TREE.len());
+    for (code, parent, ..) in TREE {
+        let path = match parent {
+            Some(p) => format!("{}{code}/", paths.get(p).cloned().unwrap_or_default()),
+            None => format!("/{code}/"),
+        };
+        paths.insert(code, path.clone());
+        out.push(path);
+    }
+    out
 }

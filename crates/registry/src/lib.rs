@@ -1,49 +1,55 @@
 //! The registry: the organisation tree, facilities and departments, practitioners and
-//! patients, with their pages, JSON API and FHIR R4 resources. Every later module links
-//! its records to a registry patient.
+//! patients, with their pages, JSON API and FHIR R4 resources. Every later module links its
+//! records to a registry patient through [`facade`], the only public way in.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-pub mod api;
+mod api;
 pub mod demo;
-pub mod domain;
-pub mod fhir;
-pub mod schema;
-pub mod service;
-pub mod store;
-pub mod web;
+mod domain;
+pub mod facade;
+mod fhir;
+mod schema;
+mod service;
+mod store;
+mod web;
 
-use axum::Router;
-use tianshan_platform::i18n::{CatalogueSource, Locale};
-use tianshan_platform::Platform;
+pub mod bulk;
 
-pub fn routes() -> Router<Platform> {
-    Router::new()
-        .merge(web::routes())
-        .merge(api::routes())
-        .merge(fhir::routes())
+use tianshan_platform::state::NavItem;
+use tianshan_platform::Module;
+
+pub use service::perms;
+
+/// The registry as a module.
+pub fn module() -> Module {
+    Module {
+        permissions: service::permissions(),
+        actions: service::actions(),
+        migrations: schema::migrations(),
+        catalogues: tianshan_platform::catalogues!("registry"),
+        nav: vec![
+            NavItem::new("nav.patients", "/patients", Some(perms::PATIENTS_READ)),
+            NavItem::new(
+                "nav.practitioners",
+                "/practitioners",
+                Some(perms::DIRECTORY_READ),
+            ),
+            NavItem::new("nav.orgs", "/orgs", Some(perms::DIRECTORY_READ)),
+            NavItem::new(
+                "request.nav",
+                "/patient-requests",
+                Some(perms::PATIENTS_TRANSFER),
+            ),
+        ],
+        pages: web::routes(),
+        api: api::routes().merge(fhir::routes()),
+        fhir: fhir::types(),
+        demo: Some(demo::loader),
+        ..Module::new("registry")
+    }
 }
 
-pub fn catalogues() -> Vec<CatalogueSource> {
-    vec![
-        (
-            Locale::En,
-            "registry/en",
-            include_str!("../locales/en.toml"),
-        ),
-        (
-            Locale::ZhHans,
-            "registry/zh-Hans",
-            include_str!("../locales/zh-Hans.toml"),
-        ),
-        (
-            Locale::ZhHant,
-            "registry/zh-Hant",
-            include_str!("../locales/zh-Hant.toml"),
-        ),
-        (
-            Locale::Ug,
-            "registry/ug",
-            include_str!("../locales/ug.toml"),
-        ),
-    ]
+/// The Resident ID rules, for modules that read ID numbers from files.
+pub mod resident_id {
+    pub use crate::domain::resident_id::{ResidentId, ResidentIdError};
 }

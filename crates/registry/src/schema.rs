@@ -88,6 +88,39 @@ CREATE INDEX practitioners_org ON practitioners(org_path);
 CREATE INDEX practitioners_name ON practitioners(full_name);
 "#;
 
+/// Requests to transfer or share a patient registered elsewhere. `patient_id` is the record the
+/// ID number named when asked (never shown to the requester before approval); `from_path` is
+/// where it was then, `to_code`/`to_path` the requesting organisation. One pending request per
+/// record, requesting organisation and kind (a partial unique index closes the race of two
+/// identical clicks).
+const REQUESTS: &str = r#"
+CREATE TABLE patient_requests (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    id_number TEXT NOT NULL,
+    patient_id TEXT NOT NULL REFERENCES patients(id),
+    from_code TEXT NOT NULL,
+    from_path TEXT COLLATE BINARY NOT NULL,
+    to_code TEXT NOT NULL REFERENCES orgs(code),
+    to_path TEXT COLLATE BINARY NOT NULL,
+    reason TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    requested_by_username TEXT NOT NULL,
+    requested_by_name TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    decided_by TEXT NOT NULL DEFAULT '',
+    decided_by_name TEXT NOT NULL DEFAULT '',
+    decided_at TEXT,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX patient_requests_from ON patient_requests(from_path);
+CREATE INDEX patient_requests_patient ON patient_requests(patient_id);
+CREATE INDEX patient_requests_by ON patient_requests(requested_by, requested_at);
+CREATE UNIQUE INDEX patient_requests_one_pending ON patient_requests(patient_id, to_code, kind)
+    WHERE status = 'pending';
+"#;
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration::same(100, "patients, guardians, shares, practitioners", PATIENTS),
@@ -97,5 +130,6 @@ pub fn migrations() -> Vec<Migration> {
             sqlite: terms_table!(" WITHOUT ROWID"),
             postgres: terms_table!(""),
         },
+        Migration::same(102, "patient transfer and share requests", REQUESTS),
     ]
 }

@@ -3,10 +3,10 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use tianshan_platform::auth::{self, NewUser};
+use tianshan_platform::auth;
 use tianshan_platform::clock::Clock;
-use tianshan_platform::db::Db;
-use tianshan_platform::scope::Role;
+use tianshan_platform::db::{Db, Pools};
+use tianshan_platform::users::{self, By, NewUser};
 
 use crate::app::{self, StartError};
 
@@ -46,6 +46,13 @@ pub enum Command {
         /// Mark cookies Secure (set when users reach the server over HTTPS).
         #[arg(long, env = "TIANSHAN_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Connections in the read pool (SQLite: each is a thread; PostgreSQL: twice this).
+        #[arg(long, env = "TIANSHAN_DB_POOL_SIZE", default_value_t = 4)]
+        db_pool_size: u32,
+        /// SQLite durability: `normal` (a killed process loses nothing committed) or `full`
+        /// (a power cut neither; each commit waits for the disk).
+        #[arg(long, env = "TIANSHAN_SQLITE_SYNC", default_value = "normal", value_parser = ["normal", "full"])]
+        sqlite_sync: String,
         /// Immunization schedule for $immds-forecast: builtin:china or a folder of CDSi XML.
         #[arg(
             long,
@@ -62,6 +69,10 @@ pub enum Command {
         /// NDJSON file, one FHIR Parameters per line.
         #[arg(long)]
         input: PathBuf,
+        /// Print why (per dose the rules that decided it, per vaccine group the series chosen
+        /// and where the dates come from) as plain text instead of the answers.
+        #[arg(long)]
+        explain: bool,
     },
     /// Bring the database schema up to date.
     Migrate {
@@ -91,6 +102,22 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Load FHIR resources from a Bundle (.json: all or nothing) or NDJSON (.ndjson:
+    /// resumable) file, as a user, through the same checks as the API.
+    Import {
+        #[command(flatten)]
+        db: DbArgs,
+        file: PathBuf,
+        /// Whose rights, scope and audit entries the import uses.
+        #[arg(long)]
+        user: String,
+        /// Organisation for Patients that name none (inside the user's scope).
+        #[arg(long)]
+        org: Option<String>,
+        /// Import what passes its checks and list the rest, instead of refusing the file.
+        #[arg(long)]
+        skip_bad: bool,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -106,9 +133,10 @@ pub enum UserAction {
         db: DbArgs,
         #[arg(long)]
         username: String,
-        /// administrator, coordinator, clinician, nurse, official or partner.
-        #[arg(long)]
-        role: String,
+        /// Role code(s), comma-separated or repeated: administrator, coordinator, clinician,
+        /// nurse, official, partner, or a role an administrator created.
+        #[arg(long = "role", required = true, value_delimiter = ',')]
+        roles: Vec<String>,
         /// Organisation code of the user's scope (everything below it); required except for administrators.
         #[arg(long)]
         scope: Option<String>,
@@ -118,12 +146,53 @@ pub enum UserAction {
         #[arg(long, default_value = "zh-Hans")]
         locale: String,
     },
+    /// Disable an account: its sessions end and its tokens stop working at once.
+    Disable {
+        #[command(flatten)]
+        db: DbArgs,
+        username: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[command(flatten)]
+        db: DbArgs,
+        username: String,
+    },
+    /// Replace a user's roles.
+    Roles {
+        #[command(flatten)]
+        db: DbArgs,
+        username: String,
+        #[arg(long = "role", required = true, value_delimiter = ',')]
+        roles: Vec<String>,
+    },
+    /// List users with their roles and scope.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum TokenAction {
     /// Create a bearer token for a user and print only the token.
     Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        user: String,
+        /// What the token is for (shown in token lists).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke a token, given the token itself or its id (from `token list`).
+    Revoke {
+        #[command(flatten)]
+        db: DbArgs,
+        token: String,
+    },
+    /// List a user's tokens (ids, labels, dates; never the tokens themselves).
+    List {
         #[command(flatten)]
         db: DbArgs,
         #[arg(long)]
@@ -178,13 +247,23 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             addr,
             demo,
             secure_cookies,
+            db_pool_size,
+            sqlite_sync,
             forecast_schedule,
         } => {
             let schedule = crate::forecast::load_schedule(&forecast_schedule)?;
-            serve(db, addr, demo, secure_cookies, schedule, clock).await
+            let opts = tianshan_platform::db::DbOptions {
+                pool_size: db_pool_size.clamp(1, 64),
+                sqlite_sync_full: sqlite_sync == "full",
+            };
+            serve(db, addr, demo, secure_cookies, schedule, opts, clock).await
         }
-        Command::Forecast { schedule, input } => {
-            if crate::forecast::run_cli(&schedule, &input)? {
+        Command::Forecast {
+            schedule,
+            input,
+            explain,
+        } => {
+            if crate::forecast::run_cli(&schedule, &input, explain)? {
                 Ok(())
             } else {
                 Err(CliError::Message(
@@ -200,6 +279,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 tianshan_platform::migrate::run(&d, &app::migrations(), &clock.now_text())
                     .await
                     .map_err(StartError::from)?;
+            d.close().await;
+            let d = app::open_db(db.database_url.as_deref(), &db.data_dir, &clock).await?;
+            d.close().await;
             println!(
                 "{} migration(s) applied; schema is up to date.",
                 applied.len()
@@ -208,25 +290,56 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Demo { db } => {
             let d = app::open_db(db.database_url.as_deref(), &db.data_dir, &clock).await?;
-            if tianshan_registry::demo::load(&d, &clock).await? {
+            let st = app::platform(d.clone(), clock, false)?;
+            let loaded = app::load_demo(&st).await?;
+            d.close().await;
+            if loaded {
                 print_demo_logins();
             } else {
                 println!("The database already has data; demo data not loaded.");
             }
             Ok(())
         }
-        Command::User {
-            action:
-                UserAction::Add {
-                    db,
-                    username,
-                    role,
-                    scope,
-                    display_name,
-                    locale,
-                },
+        Command::User { action } => user(action, clock).await,
+        Command::Token { action } => token(action, clock).await,
+        Command::Import {
+            db,
+            file,
+            user,
+            org,
+            skip_bad,
         } => {
-            let role = Role::parse(&role).ok_or_else(|| CliError::Message(format!("Unknown role '{role}'; use administrator, coordinator, clinician, nurse, official or partner.")))?;
+            crate::import::run(
+                crate::import::ImportArgs {
+                    db,
+                    file,
+                    user,
+                    org,
+                    skip_bad,
+                },
+                clock,
+            )
+            .await
+        }
+        Command::Backup { db, out } => backup(db, out, clock).await,
+        Command::Bench { which } => crate::bench::run(which).await,
+    }
+}
+
+async fn open(db: &DbArgs, clock: &Clock) -> Result<Db, CliError> {
+    Ok(app::open_db(db.database_url.as_deref(), &db.data_dir, clock).await?)
+}
+
+async fn user(action: UserAction, clock: Clock) -> Result<(), CliError> {
+    match action {
+        UserAction::Add {
+            db,
+            username,
+            roles,
+            scope,
+            display_name,
+            locale,
+        } => {
             let mut password = String::new();
             std::io::stdin()
                 .read_to_string(&mut password)
@@ -234,44 +347,128 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     CliError::Message(format!("cannot read the password from standard input: {e}"))
                 })?;
             let password = password.trim_end_matches(['\n', '\r']);
-            let d = app::open_db(db.database_url.as_deref(), &db.data_dir, &clock).await?;
+            let d = open(&db, &clock).await?;
             let display = display_name.unwrap_or_else(|| username.clone());
-            auth::create_user(
+            let r = users::create_user(
                 &d,
+                &clock,
+                By::Cli,
                 NewUser {
                     username: &username,
                     password,
-                    role,
+                    roles,
                     scope_code: scope.as_deref(),
                     display_name: &display,
                     locale: &locale,
                 },
-                &clock,
             )
-            .await?;
+            .await;
+            d.close().await;
+            r?;
             eprintln!("User {username} added.");
             Ok(())
         }
-        Command::Token {
-            action: TokenAction::Create { db, user },
+        UserAction::Disable { db, username } => set_active(db, username, false, clock).await,
+        UserAction::Enable { db, username } => set_active(db, username, true, clock).await,
+        UserAction::Roles {
+            db,
+            username,
+            roles,
         } => {
-            let d = app::open_db(db.database_url.as_deref(), &db.data_dir, &clock).await?;
-            let token = auth::create_api_token(&d, &user, &clock).await?;
-            println!("{token}");
+            let d = open(&db, &clock).await?;
+            let r = users::set_roles(&d, &clock, By::Cli, &username, roles).await;
+            d.close().await;
+            r?;
+            eprintln!("Roles of {username} replaced.");
             Ok(())
         }
-        Command::Backup { db, out } => backup(db, out, clock).await,
-        Command::Bench { which } => crate::bench::run(which).await,
+        UserAction::List { db } => {
+            let d = open(&db, &clock).await?;
+            let list = users::list(&d, None, 100_000).await;
+            d.close().await;
+            for u in list? {
+                println!(
+                    "{:<20} {:<8} {:<30} {}",
+                    u.username,
+                    if u.active == 1 { "active" } else { "disabled" },
+                    u.roles,
+                    u.scope_code.as_deref().unwrap_or("(whole network)")
+                );
+            }
+            Ok(())
+        }
     }
 }
 
+async fn set_active(
+    db: DbArgs,
+    username: String,
+    active: bool,
+    clock: Clock,
+) -> Result<(), CliError> {
+    let d = open(&db, &clock).await?;
+    let r = users::set_active(&d, &clock, By::Cli, &username, active).await;
+    d.close().await;
+    r?;
+    if active {
+        eprintln!("User {username} enabled.");
+    } else {
+        eprintln!(
+            "User {username} disabled; their sessions and tokens stop working within a second."
+        );
+    }
+    Ok(())
+}
+
+async fn token(action: TokenAction, clock: Clock) -> Result<(), CliError> {
+    match action {
+        TokenAction::Create { db, user, label } => {
+            let d = open(&db, &clock).await?;
+            let r = users::create_api_token(&d, &clock, By::Cli, &user, &label).await;
+            d.close().await;
+            println!("{}", r?);
+            Ok(())
+        }
+        TokenAction::Revoke { db, token } => {
+            let d = open(&db, &clock).await?;
+            let r = users::revoke_token(&d, &clock, By::Cli, token.trim()).await;
+            d.close().await;
+            r?;
+            eprintln!("Token revoked; every server process refuses it within a second.");
+            Ok(())
+        }
+        TokenAction::List { db, user } => {
+            let d = open(&db, &clock).await?;
+            let r = async {
+                let u = users::by_username(&d, &user).await?;
+                users::tokens(&d, &u.id).await
+            }
+            .await;
+            d.close().await;
+            for t in r? {
+                println!(
+                    "{}  {}  {}  {}",
+                    t.id,
+                    t.created_at,
+                    t.revoked_at
+                        .as_deref()
+                        .map(|r| format!("revoked {r}"))
+                        .unwrap_or_else(|| "active".into()),
+                    t.label
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The demo logins, as README.md lists them (a test keeps the two in step).
 pub fn print_demo_logins() {
-    println!("Demo logins (username / password, role, scope):");
-    for (u, p, role, scope, _) in tianshan_registry::demo::DEMO_USERS {
+    println!("Demo logins (username, password, role, scope):");
+    for l in tianshan_registry::demo::demo_logins() {
         println!(
-            "  {u:<12} {p:<18} {:<14} {}",
-            role.as_str(),
-            scope.unwrap_or("(whole network)")
+            "  {:<12} {:<18} {:<14} {}",
+            l.username, l.password, l.role, l.scope
         );
     }
 }
@@ -282,13 +479,11 @@ async fn serve(
     demo: bool,
     secure_cookies: bool,
     schedule: tianshan_immunization::Schedule,
+    opts: tianshan_platform::db::DbOptions,
     clock: Clock,
 ) -> Result<(), CliError> {
     let started = std::time::Instant::now();
-    let d = app::open_db(db.database_url.as_deref(), &db.data_dir, &clock).await?;
-    if demo && tianshan_registry::demo::load(&d, &clock).await? {
-        print_demo_logins();
-    }
+    let d = app::open_db_with(db.database_url.as_deref(), &db.data_dir, &clock, &opts).await?;
     auth::purge_expired_sessions(&d, &clock).await?;
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -299,6 +494,9 @@ async fn serve(
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
     let backend = d.backend().name();
     let st = app::platform(d, clock, secure_cookies)?;
+    if demo && app::load_demo(&st).await? {
+        print_demo_logins();
+    }
     let st = app::with_schedule(st, schedule);
     tracing::info!(addr = %local, backend, startup_ms = started.elapsed().as_millis() as u64, "listening");
     println!(
@@ -315,8 +513,8 @@ async fn backup(db: DbArgs, out: Option<PathBuf>, clock: Clock) -> Result<(), Cl
     let d = Db::open(db.database_url.as_deref(), &db.data_dir)
         .await
         .map_err(StartError::from)?;
-    match &d {
-        Db::Sqlite(pool) => {
+    match d.pools() {
+        Pools::Sqlite(pool) => {
             let out = out.unwrap_or_else(|| {
                 db.data_dir
                     .join("backups")
@@ -341,7 +539,7 @@ async fn backup(db: DbArgs, out: Option<PathBuf>, clock: Clock) -> Result<(), Cl
                 .map_err(|e| CliError::Message(format!("backup failed: {e}")))?;
             println!("{}", out.display());
         }
-        Db::Postgres(_) => {
+        Pools::Postgres(_) => {
             let url = db.database_url.unwrap_or_default();
             let out = out.unwrap_or_else(|| {
                 db.data_dir
@@ -374,4 +572,32 @@ async fn backup(db: DbArgs, out: Option<PathBuf>, clock: Clock) -> Result<(), Cl
     }
     d.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// README.md lists every demo login `serve --demo` prints, with the same password, role and
+    /// scope, and no other.
+    #[test]
+    fn readme_lists_every_demo_login() {
+        let readme = include_str!("../../../README.md");
+        let logins = tianshan_registry::demo::demo_logins();
+        assert_eq!(logins.len(), tianshan_registry::demo::DEMO_USERS.len());
+        for l in &logins {
+            let row = l.readme_row();
+            assert!(
+                readme.contains(&row),
+                "README.md lacks the demo login row {row}"
+            );
+        }
+        let rows = readme
+            .lines()
+            .filter(|l| l.starts_with("| `") && l.contains("`tianshan-"))
+            .count();
+        assert_eq!(
+            rows,
+            logins.len(),
+            "README.md lists demo logins that do not exist"
+        );
+    }
 }

@@ -66,8 +66,14 @@ mod tests {
         for (_, text) in files(".html") {
             named.extend(literals_after(&text, "shell.t(\""));
         }
-        for n in crate::app::nav() {
+        let mods = crate::app::modules();
+        for n in crate::app::nav(&mods) {
             named.push(n.label.to_string());
+        }
+        // Every module's permissions and audit actions are named on the roles and audit pages.
+        for m in &mods {
+            named.extend(m.permissions.iter().map(|p| p.label.to_string()));
+            named.extend(m.actions.iter().map(|a| a.label.to_string()));
         }
         assert!(named.len() > 100);
         for key in named {

@@ -7,4 +7,5 @@ pub mod bench;
 pub mod cli;
 pub mod forecast;
 mod i18n_check;
+pub mod import;
 pub mod openapi;

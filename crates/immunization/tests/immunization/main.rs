@@ -4,6 +4,7 @@
 
 mod cdsi;
 mod china;
+mod explain;
 mod fhir;
 
 use std::path::PathBuf;

@@ -44,7 +44,7 @@ pub const ETHNICITIES: [&str; 16] = [
 ];
 
 /// Guardian of a child or dependent adult.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GuardianInput {
     #[serde(default)]
     pub name: String,
@@ -58,7 +58,7 @@ pub struct GuardianInput {
 }
 
 /// A patient as typed: every field is text, so a refused form can be shown back unchanged.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PatientInput {
     #[serde(default)]
     pub family_name: String,

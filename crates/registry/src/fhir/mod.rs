@@ -1,316 +1,37 @@
-//! HL7 FHIR R4 REST for the registry at `/fhir/r4`: Patient, Practitioner, Organization and
-//! Location (read, create, update, search) and the CapabilityStatement. Scopes and audit are
-//! the same as for pages, because patient operations go through `service`.
+//! HL7 FHIR R4 for the registry: Patient, Practitioner, Organization and Location as
+//! [`FhirType`]s. The platform serves the REST interactions, Bundles and the capability
+//! statement for them; scopes and audit are those of the pages, because every operation goes
+//! through the registry's service.
 pub mod directory;
 pub mod patient;
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
-use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde_json::Value;
 use tianshan_platform::auth::Principal;
-use tianshan_platform::fhir::{invalid, page_size, searchset, FHIR_JSON};
-use tianshan_platform::scope::Permission;
-use tianshan_platform::{AppError, Msg, Platform};
+use tianshan_platform::fhir::{
+    invalid, FhirRead, FhirType, Prepared, RefMap, Search, SearchResult,
+};
+use tianshan_platform::{ApiRouter, AppError, Msg, Platform};
 
-use crate::service::{self, CreateOptions, CreateOutcome};
-use crate::store::orgs::{self, NewOrg, OrgQuery};
+use crate::service::{self, directory as dir, Checked, CreateOptions, ReadDetail};
+use crate::store::orgs::{NewOrg, OrgQuery, AREA_KINDS};
 use crate::store::patients::{DateOp, PatientQuery};
-use crate::store::practitioners::{self, PractitionerQuery};
+use crate::store::practitioners::PractitionerQuery;
 
-pub fn routes() -> Router<Platform> {
-    Router::new()
-        .route("/fhir/r4/metadata", get(metadata))
-        .route(
-            "/fhir/r4/Patient",
-            get(search_patients).post(create_patient),
-        )
-        .route(
-            "/fhir/r4/Patient/{id}",
-            get(read_patient).put(update_patient),
-        )
-        .route(
-            "/fhir/r4/Practitioner",
-            get(search_practitioners).post(create_practitioner),
-        )
-        .route(
-            "/fhir/r4/Practitioner/{id}",
-            get(read_practitioner).put(update_practitioner),
-        )
-        .route(
-            "/fhir/r4/Organization",
-            get(search_organizations).post(create_organization),
-        )
-        .route(
-            "/fhir/r4/Organization/{id}",
-            get(read_organization).put(update_organization),
-        )
-        .route(
-            "/fhir/r4/Location",
-            get(search_locations).post(create_location),
-        )
-        .route(
-            "/fhir/r4/Location/{id}",
-            get(read_location).put(update_location),
-        )
-        .route("/fhir/r4/{ty}", get(unsupported).post(unsupported_write))
-        .route(
-            "/fhir/r4/{ty}/{id}",
-            get(unsupported).put(unsupported_write),
-        )
+/// The registry adds no FHIR routes of its own: the platform routes by type.
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
 }
 
-type Params = Query<HashMap<String, String>>;
-
-fn fhir(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, FHIR_JSON)],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-fn created(ty: &str, id: &str, body: Value) -> Response {
-    let mut r = fhir(StatusCode::CREATED, body);
-    if let Ok(v) = header::HeaderValue::from_str(&format!("/fhir/r4/{ty}/{id}")) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    r
-}
-
-fn parse_body(body: &Bytes) -> Result<Value, AppError> {
-    serde_json::from_slice(body).map_err(|e| {
-        invalid(
-            "$",
-            &format!(
-                "the body is not valid JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })
-}
-
-fn base_url(h: &HeaderMap) -> String {
-    let host = h
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}/fhir/r4")
-}
-
-fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-}
-
-async fn unsupported(Path(p): Path<Vec<String>>) -> AppError {
-    let ty = p.first().cloned().unwrap_or_default();
-    AppError::NotFoundBecause(Msg::new("error.fhir_unsupported").arg("type", ty))
-}
-
-/// The same refusal for a write. The body is read first (up to the usual limit): answering
-/// while the client is still sending makes the connection close under it, and the client then
-/// sees a broken connection instead of the OperationOutcome.
-async fn unsupported_write(p: Path<Vec<String>>, _body: Bytes) -> AppError {
-    unsupported(p).await
-}
-
-async fn metadata(headers: HeaderMap) -> Response {
-    let search = |names: &[(&str, &str)]| -> Vec<Value> {
-        names
-            .iter()
-            .map(|(n, t)| json!({"name": n, "type": t}))
-            .collect()
-    };
-    let common = [("_count", "number")];
-    let res = |ty: &str, params: Vec<Value>| {
-        json!({
-            "type": ty,
-            "interaction": [{"code": "read"}, {"code": "create"}, {"code": "update"}, {"code": "search-type"}],
-            "updateCreate": ty == "Patient",
-            "searchParam": params,
-        })
-    };
-    let mut patient = search(&[
-        ("name", "string"),
-        ("family", "string"),
-        ("given", "string"),
-        ("identifier", "token"),
-        ("birthdate", "date"),
-        ("gender", "token"),
-    ]);
-    patient.extend(search(&common));
-    let body = json!({
-        "resourceType": "CapabilityStatement",
-        "status": "active",
-        "date": "2026-11-22",
-        "kind": "instance",
-        "software": {"name": "Tianshan", "version": tianshan_platform::VERSION},
-        "implementation": {"description": "Tianshan medical-aid network", "url": base_url(&headers)},
-        "fhirVersion": "4.0.1",
-        "format": ["application/fhir+json", "json"],
-        "rest": [{
-            "mode": "server",
-            "security": {"service": [{"text": "Bearer token (tianshan token create) or session cookie"}]},
-            "resource": [
-                res("Patient", patient),
-                res("Practitioner", search(&[("name", "string"), ("gender", "token"), ("_count", "number")])),
-                res("Organization", search(&[("name", "string"), ("partof", "reference"), ("_count", "number")])),
-                res("Location", search(&[("name", "string"), ("partof", "reference"), ("_count", "number")])),
-            ],
-            "operation": [{"name": "immds-forecast", "definition": "http://hl7.org/fhir/uv/immds/OperationDefinition/immds-forecast"}],
-        }],
-    });
-    fhir(StatusCode::OK, body)
-}
-
-fn paging(p: &HashMap<String, String>) -> Result<(i64, i64), AppError> {
-    let count = page_size(p.get("_count").map(String::as_str))?;
-    let offset = match p.get("_offset") {
-        None => 0,
-        Some(o) => o
-            .parse::<i64>()
-            .ok()
-            .filter(|o| *o >= 0)
-            .ok_or_else(|| invalid("_offset", "_offset must be a whole number"))?,
-    };
-    Ok((count, offset))
-}
-
-fn links(
-    headers: &HeaderMap,
-    ty: &str,
-    p: &HashMap<String, String>,
-    count: i64,
-    offset: i64,
-    got: usize,
-) -> (String, Option<String>) {
-    let mut keys: Vec<(&String, &String)> =
-        p.iter().filter(|(k, _)| k.as_str() != "_offset").collect();
-    keys.sort();
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in keys {
-        q.append_pair(k, v);
-    }
-    let base = format!("{}/{ty}?{}", base_url(headers), q.finish());
-    let self_url = format!("{base}&_offset={offset}");
-    let next =
-        (got as i64 == count && count > 0).then(|| format!("{base}&_offset={}", offset + count));
-    (self_url, next)
-}
-
-fn date_param(v: &str) -> Result<(DateOp, String), AppError> {
-    let (op, d) = match v.get(..2) {
-        Some("eq") => (DateOp::Eq, &v[2..]),
-        Some("ge") => (DateOp::Ge, &v[2..]),
-        Some("le") => (DateOp::Le, &v[2..]),
-        Some("gt") => (DateOp::Gt, &v[2..]),
-        Some("lt") => (DateOp::Lt, &v[2..]),
-        _ => (DateOp::Eq, v),
-    };
-    if crate::domain::patient::parse_date(d).is_none() {
-        return Err(invalid(
-            "birthdate",
-            &format!(
-                "birthdate must be YYYY-MM-DD with an optional eq/ge/le/gt/lt prefix, not '{v}'"
-            ),
-        ));
-    }
-    Ok((op, d.to_string()))
-}
-
-async fn search_patients(
-    State(st): State<Platform>,
-    who: Principal,
-    headers: HeaderMap,
-    Query(p): Params,
-) -> Result<Response, AppError> {
-    let (count, offset) = paging(&p)?;
-    let get = |k: &str| {
-        p.get(k)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let mut q = PatientQuery {
-        term: get("name"),
-        family: get("family"),
-        given: get("given"),
-        sex: get("gender"),
-        limit: count,
-        offset,
-        ..Default::default()
-    };
-    if let Some(i) = get("identifier") {
-        q.id_number = Some(i.rsplit('|').next().unwrap_or("").to_string());
-    }
-    if let Some(b) = get("birthdate") {
-        q.birth_date = Some(date_param(&b)?);
-    }
-    if q.is_empty() {
-        // An unfiltered search lists the records in the user's scope, newest names first.
-        q.term = None;
-    }
-    let rows = if count == 0 {
-        Vec::new()
-    } else {
-        service::search(&st, &who, &q).await?
-    };
-    let (self_url, next) = links(&headers, "Patient", &p, count, offset, rows.len());
-    let entries = rows.iter().map(|r| patient::to_fhir(r, &[])).collect();
-    Ok(fhir(
-        StatusCode::OK,
-        searchset(&base_url(&headers), entries, None, &self_url, next),
-    ))
-}
-
-async fn read_patient(
-    State(st): State<Platform>,
-    who: Principal,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let rec = service::read(&st, &who, &id).await?;
-    let mut r = fhir(StatusCode::OK, patient::to_fhir(&rec.row, &rec.guardians));
-    if let Ok(v) = header::HeaderValue::from_str(&format!("W/\"{}\"", rec.row.version)) {
-        r.headers_mut().insert(header::ETAG, v);
-    }
-    Ok(r)
-}
-
-async fn create_patient(
-    State(st): State<Platform>,
-    who: Principal,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    let v = parse_body(&body)?;
-    let (input, extra) = patient::from_fhir(&v, who.scope_code.as_deref())?;
-    let opts = CreateOptions {
-        confirmed_not_duplicate: false,
-        fhir_extra: &extra.to_string(),
-        id: None,
-    };
-    match service::create(&st, &who, &input, opts)
-        .await
-        .map_err(patient_paths)?
-    {
-        CreateOutcome::Created(id) => {
-            let rec = service::read(&st, &who, &id).await?;
-            Ok(created(
-                "Patient",
-                &id,
-                patient::to_fhir(&rec.row, &rec.guardians),
-            ))
-        }
-        CreateOutcome::Duplicates(_) => Err(AppError::Conflict(Msg::new("patient.dup.intro"))),
-    }
+pub fn types() -> Vec<Arc<dyn FhirType>> {
+    vec![
+        Arc::new(PatientType),
+        Arc::new(PractitionerType),
+        Arc::new(OrgType("Organization")),
+        Arc::new(OrgType("Location")),
+    ]
 }
 
 /// Name refused fields by their FHIR path, so an OperationOutcome points into the resource.
@@ -343,383 +64,444 @@ fn patient_paths(e: AppError) -> AppError {
     }
 }
 
-fn if_match_version(h: &HeaderMap) -> Option<i64> {
-    h.get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.trim_start_matches("W/").trim_matches('"').parse().ok())
-}
-
-async fn update_patient(
-    State(st): State<Platform>,
-    who: Principal,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    let v = parse_body(&body)?;
-    if v.get("id").and_then(Value::as_str).is_some_and(|b| b != id) {
+fn date_param(v: &str) -> Result<(DateOp, String), AppError> {
+    let (op, d) = match v.get(..2) {
+        Some("eq") => (DateOp::Eq, &v[2..]),
+        Some("ge") => (DateOp::Ge, &v[2..]),
+        Some("le") => (DateOp::Le, &v[2..]),
+        Some("gt") => (DateOp::Gt, &v[2..]),
+        Some("lt") => (DateOp::Lt, &v[2..]),
+        _ => (DateOp::Eq, v),
+    };
+    if crate::domain::patient::parse_date(d).is_none() {
         return Err(invalid(
-            "Patient.id",
-            "the id in the body differs from the id in the URL",
+            "birthdate",
+            &format!(
+                "birthdate must be YYYY-MM-DD with an optional eq/ge/le/gt/lt prefix, not '{v}'"
+            ),
         ));
     }
-    let (input, extra) = patient::from_fhir(&v, who.scope_code.as_deref())?;
-    let exists = crate::store::patients::get(&st.db, &id).await?.is_some();
-    if !exists {
-        if !valid_id(&id) {
-            return Err(invalid(
-                "Patient.id",
-                "ids are 1-64 letters, digits, '-' or '.'",
-            ));
+    Ok((op, d.to_string()))
+}
+
+/// A Patient's managing organisation may be a bundle-local reference to an Organization
+/// entry; resolve it before the registry reads the code.
+fn resolve_org_ref(v: &Value, refs: &RefMap) -> Value {
+    let mut v = v.clone();
+    if let Some(r) = v
+        .pointer_mut("/managingOrganization/reference")
+        .filter(|r| r.as_str().is_some_and(|s| s.starts_with("urn:")))
+    {
+        if let Some(id) = r.as_str().and_then(|s| refs.id_of(s, "Organization")) {
+            *r = Value::String(format!("Organization/{id}"));
         }
-        let opts = CreateOptions {
-            confirmed_not_duplicate: false,
-            fhir_extra: &extra.to_string(),
-            id: Some(&id),
-        };
-        return match service::create(&st, &who, &input, opts)
-            .await
-            .map_err(patient_paths)?
-        {
-            CreateOutcome::Created(id) => {
-                let rec = service::read(&st, &who, &id).await?;
-                Ok(created(
-                    "Patient",
-                    &id,
-                    patient::to_fhir(&rec.row, &rec.guardians),
-                ))
-            }
-            CreateOutcome::Duplicates(_) => Err(AppError::Conflict(Msg::new("patient.dup.intro"))),
-        };
     }
-    service::update(
-        &st,
-        &who,
-        &id,
-        &input,
-        if_match_version(&headers),
-        Some(&extra.to_string()),
-    )
-    .await
-    .map_err(patient_paths)?;
-    let rec = service::read(&st, &who, &id).await?;
-    Ok(fhir(
-        StatusCode::OK,
-        patient::to_fhir(&rec.row, &rec.guardians),
-    ))
+    v
 }
 
-async fn search_practitioners(
-    State(st): State<Platform>,
-    who: Principal,
-    headers: HeaderMap,
-    Query(p): Params,
-) -> Result<Response, AppError> {
-    who.require(Permission::ReadRegistry)?;
-    let (count, offset) = paging(&p)?;
-    let q = PractitionerQuery {
-        name: p.get("name").cloned(),
-        sex: p.get("gender").cloned(),
-        limit: count,
-        offset,
-        ..Default::default()
-    };
-    let rows = practitioners::search(&st.db, &q).await?;
-    let (self_url, next) = links(&headers, "Practitioner", &p, count, offset, rows.len());
-    let entries = rows.iter().map(directory::practitioner_to_fhir).collect();
-    Ok(fhir(
-        StatusCode::OK,
-        searchset(&base_url(&headers), entries, None, &self_url, next),
-    ))
-}
+pub struct PatientType;
 
-async fn read_practitioner(
-    State(st): State<Platform>,
-    who: Principal,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    who.require(Permission::ReadRegistry)?;
-    let p = practitioners::get(&st.db, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(fhir(StatusCode::OK, directory::practitioner_to_fhir(&p)))
-}
+const DUP: &str = "patient.dup.intro";
+const DUP_ELSEWHERE: &str = "patient.dup.elsewhere";
 
-async fn practitioner_org_path(
-    st: &Platform,
-    who: &Principal,
-    code: &str,
-) -> Result<String, AppError> {
-    let org = orgs::get(&st.db, code).await?.ok_or_else(|| invalid("Practitioner.extension", &format!("organisation '{code}' does not exist; name it with the practitioner-organization extension")))?;
-    if !who.scope.covers(&org.path) {
-        return Err(AppError::Forbidden);
+impl FhirType for PatientType {
+    fn resource_type(&self) -> &'static str {
+        "Patient"
     }
-    Ok(org.path)
-}
-
-async fn create_practitioner(
-    State(st): State<Platform>,
-    who: Principal,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    who.require(Permission::ManageRegistry)?;
-    let data = directory::practitioner_from_fhir(&parse_body(&body)?, who.scope_code.as_deref())?;
-    let path = practitioner_org_path(&st, &who, &data.org_code).await?;
-    let id = uuid::Uuid::new_v4().to_string();
-    practitioners::insert(&st.db, &id, &data, &path, &st.clock.now_text()).await?;
-    audit_write(&st, &who, "Practitioner", &id, true).await?;
-    let p = practitioners::get(&st.db, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(created(
-        "Practitioner",
-        &id,
-        directory::practitioner_to_fhir(&p),
-    ))
-}
-
-async fn update_practitioner(
-    State(st): State<Platform>,
-    who: Principal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    who.require(Permission::ManageRegistry)?;
-    let data = directory::practitioner_from_fhir(&parse_body(&body)?, who.scope_code.as_deref())?;
-    let path = practitioner_org_path(&st, &who, &data.org_code).await?;
-    practitioners::update(&st.db, &id, &data, &path, &st.clock.now_text()).await?;
-    audit_write(&st, &who, "Practitioner", &id, false).await?;
-    let p = practitioners::get(&st.db, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(fhir(StatusCode::OK, directory::practitioner_to_fhir(&p)))
-}
-
-async fn audit_write(
-    st: &Platform,
-    who: &Principal,
-    ty: &str,
-    id: &str,
-    create: bool,
-) -> Result<(), AppError> {
-    use tianshan_platform::audit::{record, Action, Event};
-    let action = if create {
-        Action::Create
-    } else {
-        Action::Update
-    };
-    record(
-        &st.db,
-        &st.clock,
-        who,
-        Event {
-            action,
-            entity_type: ty,
-            entity_id: id,
-            patient_id: None,
-            detail: "",
-        },
-    )
-    .await
-}
-
-async fn search_org_nodes(
-    st: &Platform,
-    who: &Principal,
-    headers: &HeaderMap,
-    p: &HashMap<String, String>,
-    ty: &str,
-) -> Result<Response, AppError> {
-    who.require(Permission::ReadRegistry)?;
-    let (count, offset) = paging(p)?;
-    let kinds = if ty == "Location" {
-        crate::store::orgs::AREA_KINDS.to_vec()
-    } else {
-        Vec::new()
-    };
-    let parent = p
-        .get("partof")
-        .map(|v| v.rsplit('/').next().unwrap_or("").to_string());
-    let q = OrgQuery {
-        name: p.get("name").cloned(),
-        kinds,
-        parent,
-        limit: count,
-        offset,
-    };
-    let rows = orgs::search(&st.db, &q).await?;
-    let (self_url, next) = links(headers, ty, p, count, offset, rows.len());
-    let entries = rows
-        .iter()
-        .map(|o| {
-            if ty == "Location" {
-                directory::location_to_fhir(o)
-            } else {
-                directory::org_to_fhir(o)
+    fn search_params(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("name", "string"),
+            ("family", "string"),
+            ("given", "string"),
+            ("identifier", "token"),
+            ("birthdate", "date"),
+            ("gender", "token"),
+            ("telecom", "token"),
+        ]
+    }
+    fn interactions(&self) -> Vec<&'static str> {
+        vec!["read", "create", "update", "search-type"]
+    }
+    fn documentation(&self) -> Option<&'static str> {
+        Some("A Patient without managingOrganization is registered at the creating user's own organisation; a user whose scope is the whole network must name one (422 otherwise). Names are searched in every script, in pinyin and by pinyin initials. A same-ID duplicate answers 409.")
+    }
+    fn prepare_create<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        resource: &'a Value,
+        id: String,
+        refs: &'a RefMap,
+    ) -> BoxFuture<'a, Result<Prepared, AppError>> {
+        Box::pin(async move {
+            let v = resolve_org_ref(resource, refs);
+            let (input, extra) = patient::from_fhir(&v, who.scope_code.as_deref())?;
+            let opts = CreateOptions {
+                confirmed_not_duplicate: false,
+                fhir_extra: extra.to_string(),
+                id: Some(id.clone()),
+            };
+            match service::check_create(st, who, &input, opts)
+                .await
+                .map_err(patient_paths)?
+            {
+                Checked::Duplicates(d) => Err(AppError::Conflict(Msg::new(
+                    if d.iter().any(|x| x.elsewhere) {
+                        DUP_ELSEWHERE
+                    } else {
+                        DUP
+                    },
+                ))),
+                Checked::Ready(w) => {
+                    let who = who.clone();
+                    Ok(Prepared {
+                        resource_type: "Patient",
+                        id,
+                        created: true,
+                        apply: Box::new(move |tx| {
+                            Box::pin(async move {
+                                let rec = w.apply(tx, &who).await?;
+                                Ok(patient::to_fhir(&rec.row, &rec.guardians))
+                            })
+                        }),
+                    })
+                }
             }
         })
-        .collect();
-    Ok(fhir(
-        StatusCode::OK,
-        searchset(&base_url(headers), entries, None, &self_url, next),
-    ))
+    }
+    fn prepare_update<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        resource: &'a Value,
+        id: String,
+        version: Option<i64>,
+        refs: &'a RefMap,
+    ) -> BoxFuture<'a, Result<Prepared, AppError>> {
+        Box::pin(async move {
+            let v = resolve_org_ref(resource, refs);
+            let (input, extra) = patient::from_fhir(&v, who.scope_code.as_deref())?;
+            let u = service::check_update(st, who, &id, &input, version, Some(extra.to_string()))
+                .await
+                .map_err(patient_paths)?;
+            let who = who.clone();
+            Ok(Prepared {
+                resource_type: "Patient",
+                id,
+                created: false,
+                apply: Box::new(move |tx| {
+                    Box::pin(async move {
+                        let rec = u.apply(tx, &who).await?;
+                        Ok(patient::to_fhir(&rec.row, &rec.guardians))
+                    })
+                }),
+            })
+        })
+    }
+    fn read<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<FhirRead, AppError>> {
+        Box::pin(async move {
+            let rec = service::read(st, who, id, ReadDetail::default()).await?;
+            Ok(FhirRead {
+                resource: patient::to_fhir(&rec.row, &rec.guardians),
+                version: Some(rec.row.version),
+            })
+        })
+    }
+    fn search<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        s: &'a Search,
+    ) -> BoxFuture<'a, Result<SearchResult, AppError>> {
+        Box::pin(async move {
+            let mut q = PatientQuery {
+                term: s.get("name"),
+                family: s.get("family"),
+                given: s.get("given"),
+                sex: s.get("gender"),
+                phone: s
+                    .get("telecom")
+                    .map(|t| t.rsplit('|').next().unwrap_or("").to_string()),
+                limit: s.count,
+                offset: s.offset,
+                ..Default::default()
+            };
+            if let Some(i) = s.get("identifier") {
+                q.id_number = Some(i.rsplit('|').next().unwrap_or("").to_string());
+            }
+            if let Some(b) = s.get("birthdate") {
+                q.birth_date = Some(date_param(&b)?);
+            }
+            let (rows, total) = service::search_counted(st, who, &q).await?;
+            Ok(SearchResult {
+                resources: rows.iter().map(|r| patient::to_fhir(r, &[])).collect(),
+                total,
+            })
+        })
+    }
 }
 
-async fn read_org_node(
+pub struct PractitionerType;
+
+impl FhirType for PractitionerType {
+    fn resource_type(&self) -> &'static str {
+        "Practitioner"
+    }
+    fn search_params(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("name", "string"), ("gender", "token")]
+    }
+    fn interactions(&self) -> Vec<&'static str> {
+        vec!["read", "create", "update", "search-type"]
+    }
+    fn documentation(&self) -> Option<&'static str> {
+        Some("The organisation is named with the extension https://tianshan.health/fhir/StructureDefinition/practitioner-organization; without it, the creating user's own organisation.")
+    }
+    fn prepare_create<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        resource: &'a Value,
+        id: String,
+        _refs: &'a RefMap,
+    ) -> BoxFuture<'a, Result<Prepared, AppError>> {
+        Box::pin(practitioner_write(st, who, resource, id, true))
+    }
+    fn prepare_update<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        resource: &'a Value,
+        id: String,
+        _version: Option<i64>,
+        _refs: &'a RefMap,
+    ) -> BoxFuture<'a, Result<Prepared, AppError>> {
+        Box::pin(practitioner_write(st, who, resource, id, false))
+    }
+    fn read<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<FhirRead, AppError>> {
+        Box::pin(async move {
+            let p = dir::practitioner(st, who, id).await?;
+            Ok(FhirRead {
+                resource: directory::practitioner_to_fhir(&p),
+                version: None,
+            })
+        })
+    }
+    fn search<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        s: &'a Search,
+    ) -> BoxFuture<'a, Result<SearchResult, AppError>> {
+        Box::pin(async move {
+            let q = PractitionerQuery {
+                name: s.get("name"),
+                sex: s.get("gender"),
+                limit: s.count.max(1),
+                offset: s.offset,
+                ..Default::default()
+            };
+            let rows = dir::search_practitioners(st, who, &q).await?;
+            let total = if s.count == 0 {
+                Some(dir::count_practitioners(st, who, &q).await?)
+            } else {
+                None
+            };
+            Ok(SearchResult {
+                resources: if s.count == 0 {
+                    Vec::new()
+                } else {
+                    rows.iter().map(directory::practitioner_to_fhir).collect()
+                },
+                total: total.or_else(|| {
+                    (s.offset == 0 && (rows.len() as i64) < s.count).then_some(rows.len() as i64)
+                }),
+            })
+        })
+    }
+}
+
+async fn practitioner_write(
     st: &Platform,
     who: &Principal,
-    id: &str,
-    ty: &str,
-) -> Result<Response, AppError> {
-    who.require(Permission::ReadRegistry)?;
-    let o = orgs::get(&st.db, id).await?.ok_or(AppError::NotFound)?;
-    if ty == "Location" && !o.is_area() {
-        return Err(AppError::NotFound);
-    }
-    Ok(fhir(
-        StatusCode::OK,
-        if ty == "Location" {
-            directory::location_to_fhir(&o)
+    v: &Value,
+    id: String,
+    create: bool,
+) -> Result<Prepared, AppError> {
+    let data = directory::practitioner_from_fhir(v, who.scope_code.as_deref())?;
+    let w = dir::check_practitioner(st, who, id.clone(), create, data).await?;
+    let who = who.clone();
+    Ok(Prepared {
+        resource_type: "Practitioner",
+        id,
+        created: create,
+        apply: Box::new(move |tx| {
+            Box::pin(async move {
+                let row = w.apply(tx, &who).await?;
+                Ok(directory::practitioner_to_fhir(&row))
+            })
+        }),
+    })
+}
+
+/// Organization (every node of the tree) or Location (areas: region to village).
+pub struct OrgType(&'static str);
+
+impl OrgType {
+    fn render(&self, o: &crate::store::orgs::Org) -> Value {
+        if self.0 == "Location" {
+            directory::location_to_fhir(o)
         } else {
-            directory::org_to_fhir(&o)
-        },
-    ))
-}
-
-/// Create a node under its `partOf` parent, which must be inside the user's scope.
-async fn write_org_node(
-    st: &Platform,
-    who: &Principal,
-    id: Option<&str>,
-    body: &Bytes,
-    ty: &str,
-) -> Result<Response, AppError> {
-    who.require(Permission::ManageRegistry)?;
-    let d = directory::org_from_fhir(&parse_body(body)?, ty)?;
-    if let Some(existing) = match id {
-        Some(i) => orgs::get(&st.db, i).await?,
-        None => None,
-    } {
-        if !who.scope.covers(&existing.path) {
-            return Err(AppError::Forbidden);
+            directory::org_to_fhir(o)
         }
-        orgs::rename(
-            &st.db,
-            &existing.code,
-            &d.kind,
-            &d.name_zh,
-            &d.name_ug,
-            &d.name_en,
-        )
-        .await?;
-        audit_write(st, who, ty, &existing.code, false).await?;
-        return read_org_node(st, who, &existing.code, ty).await;
     }
-    let parent_path = match &d.parent {
-        Some(p) => Some(
-            orgs::get(&st.db, p)
-                .await?
-                .ok_or_else(|| {
-                    invalid(
-                        &format!("{ty}.partOf"),
-                        &format!("parent '{p}' does not exist"),
-                    )
-                })?
-                .path,
-        ),
-        None => None,
-    };
-    let allowed = match (&parent_path, &who.scope.path) {
-        (_, None) => true,
-        (Some(pp), Some(_)) => who.scope.covers(pp),
-        (None, Some(_)) => false,
-    };
-    if !allowed {
-        return Err(AppError::Forbidden);
-    }
-    let code = id
-        .map(str::to_string)
-        .or(d.code.clone())
-        .unwrap_or_else(|| format!("ORG-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]));
-    let org = orgs::insert(
-        &st.db,
-        NewOrg {
-            code: &code,
-            parent_code: d.parent.as_deref(),
-            kind: &d.kind,
-            name_zh: &d.name_zh,
-            name_ug: &d.name_ug,
-            name_en: &d.name_en,
-        },
-        &st.clock.now_text(),
-    )
-    .await?;
-    audit_write(st, who, ty, &org.code, true).await?;
-    let body = if ty == "Location" {
-        directory::location_to_fhir(&org)
-    } else {
-        directory::org_to_fhir(&org)
-    };
-    Ok(created(ty, &org.code, body))
 }
 
-async fn search_organizations(
-    State(st): State<Platform>,
-    who: Principal,
-    headers: HeaderMap,
-    Query(p): Params,
-) -> Result<Response, AppError> {
-    search_org_nodes(&st, &who, &headers, &p, "Organization").await
-}
-async fn search_locations(
-    State(st): State<Platform>,
-    who: Principal,
-    headers: HeaderMap,
-    Query(p): Params,
-) -> Result<Response, AppError> {
-    search_org_nodes(&st, &who, &headers, &p, "Location").await
-}
-async fn read_organization(
-    State(st): State<Platform>,
-    who: Principal,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    read_org_node(&st, &who, &id, "Organization").await
-}
-async fn read_location(
-    State(st): State<Platform>,
-    who: Principal,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    read_org_node(&st, &who, &id, "Location").await
-}
-async fn create_organization(
-    State(st): State<Platform>,
-    who: Principal,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    write_org_node(&st, &who, None, &body, "Organization").await
-}
-async fn create_location(
-    State(st): State<Platform>,
-    who: Principal,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    write_org_node(&st, &who, None, &body, "Location").await
-}
-async fn update_organization(
-    State(st): State<Platform>,
-    who: Principal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    write_org_node(&st, &who, Some(&id), &body, "Organization").await
-}
-async fn update_location(
-    State(st): State<Platform>,
-    who: Principal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    write_org_node(&st, &who, Some(&id), &body, "Location").await
+impl FhirType for OrgType {
+    fn resource_type(&self) -> &'static str {
+        self.0
+    }
+    fn search_params(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("name", "string"), ("partof", "reference")]
+    }
+    fn interactions(&self) -> Vec<&'static str> {
+        vec!["read", "create", "update", "search-type"]
+    }
+    fn documentation(&self) -> Option<&'static str> {
+        Some("A node of the organisation tree; partOf names its parent, which must be inside the caller's scope. The id is the node's code.")
+    }
+    fn prepare_create<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        resource: &'a Value,
+        id: String,
+        refs: &'a RefMap,
+    ) -> BoxFuture<'a, Result<Prepared, AppError>> {
+        let ty = self.0;
+        Box::pin(async move {
+            let d = directory::org_from_fhir(resource, ty)?;
+            let parent = d
+                .parent
+                .as_deref()
+                .map(|p| refs.id_of(p, ty).unwrap_or_else(|| p.to_string()));
+            let code = d
+                .code
+                .clone()
+                .unwrap_or_else(|| format!("ORG-{}", &id.replace('-', "")[..10.min(id.len())]));
+            let w = dir::check_create_org(
+                st,
+                who,
+                NewOrg {
+                    code: code.clone(),
+                    parent_code: parent,
+                    kind: d.kind.clone(),
+                    name_zh: d.name_zh.clone(),
+                    name_ug: d.name_ug.clone(),
+                    name_en: d.name_en.clone(),
+                },
+            )
+            .await?;
+            let who = who.clone();
+            Ok(Prepared {
+                resource_type: ty,
+                id: code,
+                created: true,
+                apply: Box::new(move |tx| {
+                    Box::pin(async move {
+                        let org = w.apply(tx, &who).await?;
+                        Ok(OrgType(ty).render(&org))
+                    })
+                }),
+            })
+        })
+    }
+    fn prepare_update<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        resource: &'a Value,
+        id: String,
+        _version: Option<i64>,
+        _refs: &'a RefMap,
+    ) -> BoxFuture<'a, Result<Prepared, AppError>> {
+        let ty = self.0;
+        Box::pin(async move {
+            let d = directory::org_from_fhir(resource, ty)?;
+            let w =
+                dir::check_rename_org(st, who, &id, &d.kind, [&d.name_zh, &d.name_ug, &d.name_en])
+                    .await?;
+            let who = who.clone();
+            Ok(Prepared {
+                resource_type: ty,
+                id,
+                created: false,
+                apply: Box::new(move |tx| {
+                    Box::pin(async move {
+                        let org = w.apply(tx, &who).await?;
+                        Ok(OrgType(ty).render(&org))
+                    })
+                }),
+            })
+        })
+    }
+    fn read<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<FhirRead, AppError>> {
+        Box::pin(async move {
+            let o = dir::read_org(st, who, id).await?;
+            if self.0 == "Location" && !o.is_area() {
+                return Err(AppError::NotFound);
+            }
+            Ok(FhirRead {
+                resource: self.render(&o),
+                version: None,
+            })
+        })
+    }
+    fn search<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        s: &'a Search,
+    ) -> BoxFuture<'a, Result<SearchResult, AppError>> {
+        Box::pin(async move {
+            let q = OrgQuery {
+                name: s.get("name"),
+                kinds: if self.0 == "Location" {
+                    AREA_KINDS.to_vec()
+                } else {
+                    Vec::new()
+                },
+                parent: s
+                    .get("partof")
+                    .map(|v| v.rsplit('/').next().unwrap_or("").to_string()),
+                limit: s.count.max(1),
+                offset: s.offset,
+            };
+            let rows = dir::search_orgs(st, who, &q).await?;
+            let total = (s.offset == 0 && (rows.len() as i64) < s.count.max(1))
+                .then_some(rows.len() as i64);
+            Ok(SearchResult {
+                resources: if s.count == 0 {
+                    Vec::new()
+                } else {
+                    rows.iter().map(|o| self.render(o)).collect()
+                },
+                total,
+            })
+        })
+    }
 }

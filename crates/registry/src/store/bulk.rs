@@ -1,8 +1,8 @@
 //! Bulk loading of already-validated patients (benchmarks, large imports): multi-row INSERTs
 //! into `patients` and `patient_terms`, one transaction per batch, one SQL body for both backends.
 use sqlx::QueryBuilder;
-use tianshan_platform::db::Db;
-use tianshan_platform::{with_db, AppError};
+use tianshan_platform::db::Tx;
+use tianshan_platform::{with_tx, AppError};
 
 use crate::domain::PatientDraft;
 
@@ -24,7 +24,9 @@ const PATIENT_INSERT: &str = "INSERT INTO patients (id, org_code, org_path, fami
 
 /// Insert a batch of patients with their search terms in one transaction. Guardians are not
 /// loaded; no duplicate checks are made (the caller generates distinct ID numbers).
-pub async fn insert_patients(db: &Db, batch: &[BulkPatient], now: &str) -> Result<(), AppError> {
+pub async fn insert_patients(tx: &mut Tx, batch: &[BulkPatient]) -> Result<(), AppError> {
+    let now = tx.now().to_string();
+    let now = now.as_str();
     struct Row<'a> {
         p: &'a BulkPatient,
         birth: Option<String>,
@@ -50,8 +52,7 @@ pub async fn insert_patients(db: &Db, batch: &[BulkPatient], now: &str) -> Resul
     // In key order, the index pages a batch touches are touched once each.
     terms.sort_unstable();
     terms.dedup();
-    with_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+    with_tx!(tx, c => {
         for chunk in rows.chunks(PATIENT_ROWS) {
             let mut q = QueryBuilder::new(PATIENT_INSERT);
             q.push_values(chunk, |mut b, r| {
@@ -63,16 +64,16 @@ pub async fn insert_patients(db: &Db, batch: &[BulkPatient], now: &str) -> Resul
                     .push_bind(d.phone.as_str()).push_bind(d.address.as_str()).push_bind("{}")
                     .push_bind(now).push_bind(now).push_bind(1_i64);
             });
-            q.build().execute(&mut *tx).await?;
+            q.build().execute(&mut *c).await?;
         }
         for chunk in terms.chunks(TERM_ROWS) {
             let mut q = QueryBuilder::new("INSERT INTO patient_terms (term, org_path, patient_id) ");
             q.push_values(chunk, |mut b, (term, path, id)| {
                 b.push_bind(term.as_str()).push_bind(*path).push_bind(*id);
             });
-            q.build().execute(&mut *tx).await?;
+            q.build().execute(&mut *c).await?;
         }
-        tx.commit().await
+        Ok::<(), sqlx::Error>(())
     })?;
     Ok(())
 }

@@ -4,7 +4,8 @@ pub mod bulk;
 pub mod orgs;
 pub mod patients;
 pub mod practitioners;
+pub mod requests;
 
 pub use orgs::Org;
-pub use patients::{PatientQuery, PatientRow};
+pub use patients::PatientRow;
 pub use practitioners::PractitionerRow;

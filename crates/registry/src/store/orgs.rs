@@ -1,12 +1,12 @@
 //! The organisation tree: region → prefecture → county → township → village, facilities and
 //! departments under them, rear hospitals and international partners as roots of their own.
 use serde::Serialize;
-use tianshan_platform::db::{Arg, Db, Where};
+use tianshan_platform::db::{Arg, Db, Tx, Where};
 use tianshan_platform::i18n::Locale;
 use tianshan_platform::scope::Scope;
-use tianshan_platform::{bind_args, with_db, AppError, Msg};
+use tianshan_platform::{bind_args, tx_exec, with_db, AppError, Msg};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Org {
     pub code: String,
     pub parent_code: Option<String>,
@@ -113,13 +113,14 @@ pub async fn search(db: &Db, q: &OrgQuery) -> Result<Vec<Org>, AppError> {
     )
 }
 
-pub struct NewOrg<'a> {
-    pub code: &'a str,
-    pub parent_code: Option<&'a str>,
-    pub kind: &'a str,
-    pub name_zh: &'a str,
-    pub name_ug: &'a str,
-    pub name_en: &'a str,
+#[derive(Debug, Clone)]
+pub struct NewOrg {
+    pub code: String,
+    pub parent_code: Option<String>,
+    pub kind: String,
+    pub name_zh: String,
+    pub name_ug: String,
+    pub name_en: String,
 }
 
 fn valid_code(code: &str) -> bool {
@@ -130,44 +131,80 @@ fn valid_code(code: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
-/// Insert a node under its parent; the path is the parent's path plus the code.
-pub async fn insert(db: &Db, o: NewOrg<'_>, now: &str) -> Result<Org, AppError> {
-    if !valid_code(o.code) {
+/// The path a new node will have under its parent (checked before the write).
+pub async fn path_for(db: &Db, code: &str, parent: Option<&str>) -> Result<String, AppError> {
+    if !valid_code(code) {
         return Err(AppError::invalid("code", Msg::new("org.err.code")));
     }
-    let path = match o.parent_code {
+    Ok(match parent {
         Some(p) => {
             let parent = get(db, p).await?.ok_or_else(|| {
                 AppError::invalid("parent", Msg::new("org.err.parent").arg("code", p))
             })?;
-            format!("{}{}/", parent.path, o.code)
+            format!("{}{}/", parent.path, code)
         }
-        None => format!("/{}/", o.code),
-    };
-    with_db!(db, pool => sqlx::query(
+        None => format!("/{code}/"),
+    })
+}
+
+/// Insert a node under its parent with the path [`path_for`] gave.
+pub async fn insert(tx: &mut Tx, o: &NewOrg, path: &str) -> Result<Org, AppError> {
+    let now = tx.now().to_string();
+    tx_exec!(tx, sqlx::query(
         "INSERT INTO orgs (code, parent_code, path, kind, name_zh, name_ug, name_en, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-        .bind(o.code).bind(o.parent_code).bind(&path).bind(o.kind).bind(o.name_zh).bind(o.name_ug).bind(o.name_en).bind(now)
-        .execute(pool).await.map(|r| r.rows_affected()))?;
-    get(db, o.code).await?.ok_or(AppError::NotFound)
+        .bind(&o.code).bind(&o.parent_code).bind(path).bind(&o.kind).bind(&o.name_zh).bind(&o.name_ug).bind(&o.name_en).bind(&now))?;
+    Ok(Org {
+        code: o.code.clone(),
+        parent_code: o.parent_code.clone(),
+        path: path.to_string(),
+        kind: o.kind.clone(),
+        name_zh: o.name_zh.clone(),
+        name_ug: o.name_ug.clone(),
+        name_en: o.name_en.clone(),
+    })
 }
 
 /// Rename a node (its place in the tree does not change: scopes hang on it).
 pub async fn rename(
-    db: &Db,
+    tx: &mut Tx,
     code: &str,
     kind: &str,
     zh: &str,
     ug: &str,
     en: &str,
 ) -> Result<(), AppError> {
-    let n = with_db!(db, pool => sqlx::query("UPDATE orgs SET kind = $1, name_zh = $2, name_ug = $3, name_en = $4 WHERE code = $5")
-        .bind(kind).bind(zh).bind(ug).bind(en).bind(code).execute(pool).await.map(|r| r.rows_affected()))?;
+    let n = tx_exec!(
+        tx,
+        sqlx::query(
+            "UPDATE orgs SET kind = $1, name_zh = $2, name_ug = $3, name_en = $4 WHERE code = $5"
+        )
+        .bind(kind)
+        .bind(zh)
+        .bind(ug)
+        .bind(en)
+        .bind(code)
+    )?;
     if n == 0 {
         return Err(AppError::NotFound);
     }
     Ok(())
 }
 
-pub async fn count(db: &Db) -> Result<i64, AppError> {
-    Ok(with_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM orgs").fetch_one(pool).await)?)
+/// Nodes by code (at most 1,000 codes a call).
+pub async fn by_codes(db: &Db, codes: &[String]) -> Result<Vec<Org>, AppError> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(500).take(2) {
+        let mut w = Where::default();
+        let ps: Vec<String> = chunk.iter().map(|c| w.arg(Arg::Text(c.clone()))).collect();
+        if ps.is_empty() {
+            continue;
+        }
+        let sql = format!(
+            "SELECT {COLS} FROM orgs WHERE code IN ({}) ORDER BY path",
+            ps.join(", ")
+        );
+        let rows: Vec<Org> = with_db!(db, pool => bind_args!(sqlx::query_as::<_, Org>(&sql), w.args).fetch_all(pool).await)?;
+        out.extend(rows);
+    }
+    Ok(out)
 }

@@ -1,14 +1,14 @@
 //! Patients: insert and update with their search terms and guardians in one transaction,
 //! scoped search, duplicate candidates, and shares with other organisations.
 use serde::Serialize;
-use tianshan_platform::db::{prefix_end, Arg, Db, Where};
+use tianshan_platform::db::{prefix_end, values_list, Arg, Backend, Db, Tx, Where};
 use tianshan_platform::scope::Scope;
-use tianshan_platform::{bind_args, with_db, AppError, Msg};
+use tianshan_platform::{bind_args, tx_exec, with_db, with_tx, AppError, Msg};
 
 use crate::domain::patient::GuardianInput;
 use crate::domain::PatientDraft;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PatientRow {
     pub id: String,
     pub org_code: String,
@@ -31,7 +31,7 @@ pub struct PatientRow {
     pub version: i64,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct GuardianRow {
     pub guardian_id: Option<String>,
     pub name: String,
@@ -42,120 +42,199 @@ pub struct GuardianRow {
 const COLS: &str = "p.id, p.org_code, p.org_path, p.family_name, p.given_name, p.full_name, p.name_ug, p.name_latin, \
     p.sex, p.birth_date, p.ethnicity, p.id_number, p.phone, p.address, p.fhir_extra, p.created_at, p.updated_at, p.version";
 
-/// Insert a validated patient registered at an organisation with path `org_path`.
+/// Insert a validated patient registered at an organisation with path `org_path`, with its
+/// search terms and guardians (multi-row inserts), inside the caller's transaction.
 pub async fn insert(
-    db: &Db,
-    d: &PatientDraft,
-    org_path: &str,
-    fhir_extra: &str,
-    now: &str,
-) -> Result<String, AppError> {
-    let id = uuid::Uuid::new_v4().to_string();
-    insert_with_id(db, &id, d, org_path, fhir_extra, now).await?;
-    Ok(id)
-}
-
-pub async fn insert_with_id(
-    db: &Db,
+    tx: &mut Tx,
     id: &str,
     d: &PatientDraft,
     org_path: &str,
     fhir_extra: &str,
-    now: &str,
 ) -> Result<(), AppError> {
-    let terms = d.search_terms();
     let birth = d.birth_date.map(|b| b.to_string());
     let idn = d.id_number.as_ref().map(|i| i.as_str().to_string());
-    with_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query("INSERT INTO patients (id, org_code, org_path, family_name, given_name, full_name, name_ug, name_latin, sex, birth_date, \
+    let now = tx.now().to_string();
+    tx_exec!(tx, sqlx::query("INSERT INTO patients (id, org_code, org_path, family_name, given_name, full_name, name_ug, name_latin, sex, birth_date, \
             ethnicity, id_number, phone, address, fhir_extra, created_at, updated_at, version) \
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, 1)")
             .bind(id).bind(&d.org_code).bind(org_path).bind(&d.family_name).bind(&d.given_name).bind(&d.full_name)
             .bind(&d.name_ug).bind(&d.name_latin).bind(d.sex.as_str()).bind(&birth).bind(&d.ethnicity).bind(&idn)
-            .bind(&d.phone).bind(&d.address).bind(fhir_extra).bind(now)
-            .execute(&mut *tx).await?;
-        for t in &terms {
-            sqlx::query("INSERT INTO patient_terms (term, org_path, patient_id) VALUES ($1, $2, $3)").bind(t).bind(org_path).bind(id).execute(&mut *tx).await?;
-        }
-        for (i, g) in d.guardians.iter().enumerate() {
-            insert_guardian_sql(i as i64, id, g).execute(&mut *tx).await?;
-        }
-        tx.commit().await
-    })?;
+            .bind(&d.phone).bind(&d.address).bind(fhir_extra).bind(&now))?;
+    insert_terms(tx, id, org_path, &d.search_terms()).await?;
+    insert_guardians(tx, id, &d.guardians).await
+}
+
+async fn insert_terms(
+    tx: &mut Tx,
+    id: &str,
+    org_path: &str,
+    terms: &[String],
+) -> Result<(), AppError> {
+    if terms.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO patient_terms (term, org_path, patient_id) VALUES {}",
+        values_list(terms.len(), 3)
+    );
+    macro_rules! binds {
+        ($q:expr) => {{
+            let mut q = $q;
+            for t in terms {
+                q = q.bind(t.as_str()).bind(org_path).bind(id);
+            }
+            q
+        }};
+    }
+    tx_exec!(tx, binds!(sqlx::query(&sql)))?;
     Ok(())
 }
 
-fn insert_guardian_sql<'q, DB: sqlx::Database>(
-    pos: i64,
-    id: &'q str,
-    g: &'q GuardianInput,
-) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
-where
-    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    sqlx::query("INSERT INTO patient_guardians (patient_id, position, guardian_id, name, relationship, phone) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(id)
-        .bind(pos)
-        .bind(g.patient_id.as_deref())
-        .bind(g.name.as_str())
-        .bind(g.relationship.as_str())
-        .bind(g.phone.as_str())
-}
-
-enum UpdateOutcome {
-    Missing,
-    Stale,
-    Done(i64),
+async fn insert_guardians(
+    tx: &mut Tx,
+    id: &str,
+    guardians: &[GuardianInput],
+) -> Result<(), AppError> {
+    if guardians.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO patient_guardians (patient_id, position, guardian_id, name, relationship, phone) VALUES {}",
+        values_list(guardians.len(), 6)
+    );
+    macro_rules! binds {
+        ($q:expr) => {{
+            let mut q = $q;
+            for (i, g) in guardians.iter().enumerate() {
+                q = q
+                    .bind(id)
+                    .bind(i as i64)
+                    .bind(g.patient_id.as_deref())
+                    .bind(g.name.as_str())
+                    .bind(g.relationship.as_str())
+                    .bind(g.phone.as_str());
+            }
+            q
+        }};
+    }
+    tx_exec!(tx, binds!(sqlx::query(&sql)))?;
+    Ok(())
 }
 
 /// Replace a patient's data if nobody changed it since `expected_version` was read.
 /// Returns the new version.
-#[allow(clippy::too_many_arguments)]
 pub async fn update(
-    db: &Db,
+    tx: &mut Tx,
     id: &str,
     d: &PatientDraft,
     org_path: &str,
     fhir_extra: Option<&str>,
     expected_version: Option<i64>,
-    now: &str,
 ) -> Result<i64, AppError> {
-    let terms = d.search_terms();
     let birth = d.birth_date.map(|b| b.to_string());
     let idn = d.id_number.as_ref().map(|i| i.as_str().to_string());
-    let outcome: Result<UpdateOutcome, sqlx::Error> = with_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM patients WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
-        let Some(v) = current else { return Ok(UpdateOutcome::Missing) };
-        if expected_version.is_some_and(|e| e != v) {
-            return Ok(UpdateOutcome::Stale);
-        }
-        sqlx::query("UPDATE patients SET org_code = $1, org_path = $2, family_name = $3, given_name = $4, full_name = $5, name_ug = $6, \
+    let now = tx.now().to_string();
+    let current: Option<i64> = with_tx!(tx, c => sqlx::query_scalar("SELECT version FROM patients WHERE id = $1")
+        .bind(id).fetch_optional(&mut *c).await)?;
+    let Some(v) = current else {
+        return Err(AppError::NotFound);
+    };
+    if expected_version.is_some_and(|e| e != v) {
+        return Err(AppError::Conflict(Msg::new("patient.err.stale")));
+    }
+    tx_exec!(tx, sqlx::query("UPDATE patients SET org_code = $1, org_path = $2, family_name = $3, given_name = $4, full_name = $5, name_ug = $6, \
             name_latin = $7, sex = $8, birth_date = $9, ethnicity = $10, id_number = $11, phone = $12, address = $13, \
             fhir_extra = COALESCE($14, fhir_extra), updated_at = $15, version = $16 WHERE id = $17")
             .bind(&d.org_code).bind(org_path).bind(&d.family_name).bind(&d.given_name).bind(&d.full_name).bind(&d.name_ug)
             .bind(&d.name_latin).bind(d.sex.as_str()).bind(&birth).bind(&d.ethnicity).bind(&idn).bind(&d.phone).bind(&d.address)
-            .bind(fhir_extra).bind(now).bind(v + 1).bind(id)
-            .execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM patient_terms WHERE patient_id = $1").bind(id).execute(&mut *tx).await?;
-        for t in &terms {
-            sqlx::query("INSERT INTO patient_terms (term, org_path, patient_id) VALUES ($1, $2, $3)").bind(t).bind(org_path).bind(id).execute(&mut *tx).await?;
-        }
-        sqlx::query("DELETE FROM patient_guardians WHERE patient_id = $1").bind(id).execute(&mut *tx).await?;
-        for (i, g) in d.guardians.iter().enumerate() {
-            insert_guardian_sql(i as i64, id, g).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(UpdateOutcome::Done(v + 1))
-    }.await);
-    match outcome? {
-        UpdateOutcome::Missing => Err(AppError::NotFound),
-        UpdateOutcome::Stale => Err(AppError::Conflict(Msg::new("patient.err.stale"))),
-        UpdateOutcome::Done(v) => Ok(v),
+            .bind(fhir_extra).bind(&now).bind(v + 1).bind(id))?;
+    tx_exec!(
+        tx,
+        sqlx::query("DELETE FROM patient_terms WHERE patient_id = $1").bind(id)
+    )?;
+    insert_terms(tx, id, org_path, &d.search_terms()).await?;
+    tx_exec!(
+        tx,
+        sqlx::query("DELETE FROM patient_guardians WHERE patient_id = $1").bind(id)
+    )?;
+    insert_guardians(tx, id, &d.guardians).await?;
+    // Search terms carry the organisation path: a move re-files the patient's shares too.
+    Ok(v + 1)
+}
+
+/// A patient row as just written, without reading it back.
+pub fn row_from_draft(
+    id: &str,
+    d: &PatientDraft,
+    org_path: &str,
+    fhir_extra: &str,
+    created_at: &str,
+    updated_at: &str,
+    version: i64,
+) -> PatientRow {
+    PatientRow {
+        id: id.to_string(),
+        org_code: d.org_code.clone(),
+        org_path: org_path.to_string(),
+        family_name: d.family_name.clone(),
+        given_name: d.given_name.clone(),
+        full_name: d.full_name.clone(),
+        name_ug: d.name_ug.clone(),
+        name_latin: d.name_latin.clone(),
+        sex: d.sex.as_str().to_string(),
+        birth_date: d.birth_date.map(|b| b.to_string()),
+        ethnicity: d.ethnicity.clone(),
+        id_number: d.id_number.as_ref().map(|i| i.as_str().to_string()),
+        phone: d.phone.clone(),
+        address: d.address.clone(),
+        fhir_extra: fhir_extra.to_string(),
+        created_at: created_at.to_string(),
+        updated_at: updated_at.to_string(),
+        version,
     }
+}
+
+pub fn guardian_rows(d: &PatientDraft) -> Vec<GuardianRow> {
+    d.guardians
+        .iter()
+        .map(|g| GuardianRow {
+            guardian_id: g.patient_id.clone(),
+            name: g.name.clone(),
+            relationship: g.relationship.clone(),
+            phone: g.phone.clone(),
+        })
+        .collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct FullRow {
+    #[sqlx(flatten)]
+    row: PatientRow,
+    shares_json: String,
+    guardians_json: String,
+}
+
+/// A patient with the paths it is shared with and its guardians, in one query (one round trip
+/// to the database for a read, however many shares and guardians).
+pub async fn get_full(
+    db: &Db,
+    id: &str,
+) -> Result<Option<(PatientRow, Vec<String>, Vec<GuardianRow>)>, AppError> {
+    let extra = match db.backend() {
+        Backend::Sqlite => "(SELECT json_group_array(s.org_path) FROM patient_shares s WHERE s.patient_id = p.id) AS shares_json, \
+            (SELECT json_group_array(json_object('guardian_id', g.guardian_id, 'name', g.name, 'relationship', g.relationship, 'phone', g.phone)) \
+             FROM (SELECT * FROM patient_guardians WHERE patient_id = p.id ORDER BY position) g) AS guardians_json",
+        Backend::Postgres => "(SELECT coalesce(json_agg(s.org_path), '[]'::json)::text FROM patient_shares s WHERE s.patient_id = p.id) AS shares_json, \
+            (SELECT coalesce(json_agg(json_build_object('guardian_id', g.guardian_id, 'name', g.name, 'relationship', g.relationship, 'phone', g.phone) \
+             ORDER BY g.position), '[]'::json)::text FROM patient_guardians g WHERE g.patient_id = p.id) AS guardians_json",
+    };
+    let sql = format!("SELECT {COLS}, {extra} FROM patients p WHERE p.id = $1");
+    let row: Option<FullRow> = with_db!(db, pool => sqlx::query_as::<_, FullRow>(&sql).bind(id).fetch_optional(pool).await)?;
+    let Some(r) = row else { return Ok(None) };
+    let bad = |e: serde_json::Error| AppError::Internal(format!("patient {id} aggregate: {e}"));
+    let shares: Vec<String> = serde_json::from_str(&r.shares_json).map_err(bad)?;
+    let guardians: Vec<GuardianRow> = serde_json::from_str(&r.guardians_json).map_err(bad)?;
+    Ok(Some((r.row, shares, guardians)))
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<PatientRow>, AppError> {
@@ -163,12 +242,6 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<PatientRow>, AppError> {
     Ok(
         with_db!(db, pool => sqlx::query_as::<_, PatientRow>(&sql).bind(id).fetch_optional(pool).await)?,
     )
-}
-
-pub async fn guardians(db: &Db, id: &str) -> Result<Vec<GuardianRow>, AppError> {
-    Ok(with_db!(db, pool => sqlx::query_as::<_, GuardianRow>(
-        "SELECT guardian_id, name, relationship, phone FROM patient_guardians WHERE patient_id = $1 ORDER BY position")
-        .bind(id).fetch_all(pool).await)?)
 }
 
 /// Patients who name this patient as their guardian (a mother's children).
@@ -187,17 +260,111 @@ pub async fn shared_with(db: &Db, id: &str) -> Result<Vec<String>, AppError> {
 }
 
 pub async fn share(
-    db: &Db,
+    tx: &mut Tx,
     id: &str,
     org_code: &str,
     org_path: &str,
     by: &str,
-    now: &str,
 ) -> Result<(), AppError> {
-    with_db!(db, pool => sqlx::query("INSERT INTO patient_shares (patient_id, org_code, org_path, shared_at, shared_by) VALUES ($1, $2, $3, $4, $5) \
+    let now = tx.now().to_string();
+    tx_exec!(tx, sqlx::query("INSERT INTO patient_shares (patient_id, org_code, org_path, shared_at, shared_by) VALUES ($1, $2, $3, $4, $5) \
         ON CONFLICT (patient_id, org_code) DO NOTHING")
-        .bind(id).bind(org_code).bind(org_path).bind(now).bind(by).execute(pool).await.map(|r| r.rows_affected()))?;
+        .bind(id).bind(org_code).bind(org_path).bind(&now).bind(by))?;
     Ok(())
+}
+
+/// Share a patient only if it is still registered at `owner_path` (a share approved by the
+/// owner's coordinator must not follow a record moved meanwhile). Returns whether the record
+/// was still there (shared now, or already before).
+pub async fn share_if_at(
+    tx: &mut Tx,
+    id: &str,
+    org_code: &str,
+    org_path: &str,
+    by: &str,
+    owner_path: &str,
+) -> Result<bool, AppError> {
+    let now = tx.now().to_string();
+    let n = tx_exec!(
+        tx,
+        sqlx::query(
+            "INSERT INTO patient_shares (patient_id, org_code, org_path, shared_at, shared_by) \
+        SELECT p.id, $2, $3, $4, $5 FROM patients p WHERE p.id = $1 AND p.org_path = $6 \
+        ON CONFLICT (patient_id, org_code) DO NOTHING"
+        )
+        .bind(id)
+        .bind(org_code)
+        .bind(org_path)
+        .bind(&now)
+        .bind(by)
+        .bind(owner_path)
+    )?;
+    if n > 0 {
+        return Ok(true);
+    }
+    let at: Option<String> = with_tx!(tx, c => sqlx::query_scalar("SELECT org_path FROM patients WHERE id = $1")
+        .bind(id).fetch_optional(&mut *c).await)?;
+    Ok(at.as_deref() == Some(owner_path))
+}
+
+pub async fn unshare(tx: &mut Tx, id: &str, org_code: &str) -> Result<u64, AppError> {
+    Ok(tx_exec!(
+        tx,
+        sqlx::query("DELETE FROM patient_shares WHERE patient_id = $1 AND org_code = $2")
+            .bind(id)
+            .bind(org_code)
+    )?)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ShareRow {
+    pub org_code: String,
+    pub org_path: String,
+    pub shared_at: String,
+    /// Username of who shared it (`demo` for demo data).
+    pub shared_by: String,
+    /// Their display name, when the account exists.
+    pub shared_by_name: String,
+}
+
+pub async fn shares(db: &Db, id: &str) -> Result<Vec<ShareRow>, AppError> {
+    Ok(with_db!(db, pool => sqlx::query_as::<_, ShareRow>(
+        "SELECT s.org_code, s.org_path, s.shared_at, s.shared_by, COALESCE(u.display_name, s.shared_by) AS shared_by_name \
+         FROM patient_shares s LEFT JOIN users u ON u.username = s.shared_by WHERE s.patient_id = $1 ORDER BY s.shared_at, s.org_code")
+        .bind(id).fetch_all(pool).await)?)
+}
+
+/// The patient with this resident ID number, wherever registered.
+pub async fn by_id_number(db: &Db, id_number: &str) -> Result<Option<PatientRow>, AppError> {
+    let sql = format!("SELECT {COLS} FROM patients p WHERE p.id_number = $1");
+    Ok(
+        with_db!(db, pool => sqlx::query_as::<_, PatientRow>(&sql).bind(id_number).fetch_optional(pool).await)?,
+    )
+}
+
+/// Move a patient to another organisation (a transfer approved by the owner), with its search
+/// terms, only if it is still at `from_path` (else 0: someone moved it meanwhile).
+/// Returns the rows changed.
+pub async fn move_to(
+    tx: &mut Tx,
+    id: &str,
+    from_path: &str,
+    org_code: &str,
+    org_path: &str,
+) -> Result<u64, AppError> {
+    let now = tx.now().to_string();
+    let n = tx_exec!(tx, sqlx::query("UPDATE patients SET org_code = $1, org_path = $2, updated_at = $3, version = version + 1 \
+            WHERE id = $4 AND org_path = $5")
+        .bind(org_code).bind(org_path).bind(&now).bind(id).bind(from_path))?;
+    if n > 0 {
+        tx_exec!(
+            tx,
+            sqlx::query("UPDATE patient_terms SET org_path = $1 WHERE patient_id = $2")
+                .bind(org_path)
+                .bind(id)
+        )?;
+    }
+    Ok(n)
 }
 
 /// Registered patients with the same ID number, or the same name and birth date.
@@ -286,8 +453,7 @@ fn term_clause(w: &mut Where, value: &str, scope: &Scope) -> String {
     )
 }
 
-/// Patients matching every given criterion, inside the scope, by name.
-pub async fn search(db: &Db, q: &PatientQuery, scope: &Scope) -> Result<Vec<PatientRow>, AppError> {
+fn search_where(q: &PatientQuery, scope: &Scope) -> Where {
     let mut w = Where::default();
     if let Some(t) = q.term.as_deref() {
         let c = term_clause(&mut w, t, scope);
@@ -326,6 +492,12 @@ pub async fn search(db: &Db, q: &PatientQuery, scope: &Scope) -> Result<Vec<Pati
         w.push(format!("p.org_code = {p}"));
     }
     push_scope(&mut w, scope);
+    w
+}
+
+/// Patients matching every given criterion, inside the scope, by name.
+pub async fn search(db: &Db, q: &PatientQuery, scope: &Scope) -> Result<Vec<PatientRow>, AppError> {
+    let mut w = search_where(q, scope);
     let lim = w.arg(Arg::Int(q.limit));
     let off = w.arg(Arg::Int(q.offset));
     let sql = format!(
@@ -335,6 +507,27 @@ pub async fn search(db: &Db, q: &PatientQuery, scope: &Scope) -> Result<Vec<Pati
     Ok(
         with_db!(db, pool => bind_args!(sqlx::query_as::<_, PatientRow>(&sql), w.args).fetch_all(pool).await)?,
     )
+}
+
+/// Most matches a search counts; past it the count is not given (a FHIR Bundle then has no
+/// `total`, and the client pages with `next`).
+pub const COUNT_CAP: i64 = 10_000;
+
+/// How many patients match, up to [`COUNT_CAP`] (None past it).
+pub async fn count_matches(
+    db: &Db,
+    q: &PatientQuery,
+    scope: &Scope,
+) -> Result<Option<i64>, AppError> {
+    let mut w = search_where(q, scope);
+    let cap = w.arg(Arg::Int(COUNT_CAP + 1));
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM patients p{} LIMIT {cap}) c",
+        w.sql()
+    );
+    let n: i64 =
+        with_db!(db, pool => bind_args!(sqlx::query_scalar(&sql), w.args).fetch_one(pool).await)?;
+    Ok((n <= COUNT_CAP).then_some(n))
 }
 
 /// Restrict to patients the scope may see: its subtree (not for partners) or shared into it.
@@ -359,4 +552,25 @@ pub async fn count(db: &Db) -> Result<i64, AppError> {
     Ok(
         with_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM patients").fetch_one(pool).await)?,
     )
+}
+
+/// Patients by id, only those the scope may see (at most 1,000 ids a call).
+pub async fn by_ids(db: &Db, ids: &[String], scope: &Scope) -> Result<Vec<PatientRow>, AppError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500).take(2) {
+        let mut w = Where::default();
+        let ps: Vec<String> = chunk.iter().map(|i| w.arg(Arg::Text(i.clone()))).collect();
+        if ps.is_empty() {
+            continue;
+        }
+        w.push(format!("p.id IN ({})", ps.join(", ")));
+        push_scope(&mut w, scope);
+        let sql = format!(
+            "SELECT {COLS} FROM patients p{} ORDER BY p.full_name, p.id",
+            w.sql()
+        );
+        let rows: Vec<PatientRow> = with_db!(db, pool => bind_args!(sqlx::query_as::<_, PatientRow>(&sql), w.args).fetch_all(pool).await)?;
+        out.extend(rows);
+    }
+    Ok(out)
 }

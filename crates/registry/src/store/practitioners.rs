@@ -1,9 +1,9 @@
 //! Practitioners: doctors, nurses and experts, each attached to an organisation or department.
 use serde::Serialize;
-use tianshan_platform::db::{Arg, Db, Where};
-use tianshan_platform::{bind_args, with_db, AppError};
+use tianshan_platform::db::{Arg, Db, Tx, Where};
+use tianshan_platform::{bind_args, tx_exec, with_db, AppError};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PractitionerRow {
     pub id: String,
     pub org_code: String,
@@ -44,6 +44,30 @@ pub struct PractitionerData {
     pub fhir_extra: String,
 }
 
+/// The row as written, without reading it back.
+pub fn row_from_data(id: &str, p: &PractitionerData, org_path: &str, now: &str) -> PractitionerRow {
+    let full_name = p.full_name();
+    PractitionerRow {
+        id: id.to_string(),
+        org_code: p.org_code.clone(),
+        org_path: org_path.to_string(),
+        family_name: p.family_name.clone(),
+        given_name: p.given_name.clone(),
+        initials: crate::domain::names::pinyin_initials(&full_name),
+        full_name,
+        name_ug: p.name_ug.clone(),
+        name_latin: p.name_latin.clone(),
+        sex: p.sex.clone(),
+        title: p.title.clone(),
+        specialty: p.specialty.clone(),
+        phone: p.phone.clone(),
+        license_no: p.license_no.clone(),
+        fhir_extra: p.fhir_extra.clone(),
+        created_at: now.to_string(),
+        updated_at: now.to_string(),
+    }
+}
+
 impl PractitionerData {
     fn full_name(&self) -> String {
         let f = crate::domain::names::full_name(&self.family_name, &self.given_name);
@@ -60,40 +84,38 @@ impl PractitionerData {
 }
 
 pub async fn insert(
-    db: &Db,
+    tx: &mut Tx,
     id: &str,
     p: &PractitionerData,
     org_path: &str,
-    now: &str,
 ) -> Result<(), AppError> {
+    let now = tx.now().to_string();
     let full = p.full_name();
     let initials = crate::domain::names::pinyin_initials(&full);
-    with_db!(db, pool => sqlx::query(
+    tx_exec!(tx, sqlx::query(
         "INSERT INTO practitioners (id, org_code, org_path, family_name, given_name, full_name, name_ug, name_latin, initials, sex, title, \
          specialty, phone, license_no, fhir_extra, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)")
         .bind(id).bind(&p.org_code).bind(org_path).bind(&p.family_name).bind(&p.given_name).bind(&full).bind(&p.name_ug)
         .bind(&p.name_latin).bind(&initials).bind(&p.sex).bind(&p.title).bind(&p.specialty).bind(&p.phone).bind(&p.license_no)
-        .bind(&p.fhir_extra).bind(now)
-        .execute(pool).await.map(|r| r.rows_affected()))?;
+        .bind(&p.fhir_extra).bind(&now))?;
     Ok(())
 }
 
 pub async fn update(
-    db: &Db,
+    tx: &mut Tx,
     id: &str,
     p: &PractitionerData,
     org_path: &str,
-    now: &str,
 ) -> Result<(), AppError> {
+    let now = tx.now().to_string();
     let full = p.full_name();
     let initials = crate::domain::names::pinyin_initials(&full);
-    let n = with_db!(db, pool => sqlx::query(
+    let n = tx_exec!(tx, sqlx::query(
         "UPDATE practitioners SET org_code = $1, org_path = $2, family_name = $3, given_name = $4, full_name = $5, name_ug = $6, name_latin = $7, \
          initials = $8, sex = $9, title = $10, specialty = $11, phone = $12, license_no = $13, fhir_extra = $14, updated_at = $15 WHERE id = $16")
         .bind(&p.org_code).bind(org_path).bind(&p.family_name).bind(&p.given_name).bind(&full).bind(&p.name_ug).bind(&p.name_latin)
         .bind(&initials).bind(&p.sex).bind(&p.title).bind(&p.specialty).bind(&p.phone).bind(&p.license_no).bind(&p.fhir_extra)
-        .bind(now).bind(id)
-        .execute(pool).await.map(|r| r.rows_affected()))?;
+        .bind(&now).bind(id))?;
     if n == 0 {
         return Err(AppError::NotFound);
     }
@@ -143,11 +165,5 @@ pub async fn search(db: &Db, q: &PractitionerQuery) -> Result<Vec<PractitionerRo
     );
     Ok(
         with_db!(db, pool => bind_args!(sqlx::query_as::<_, PractitionerRow>(&sql), w.args).fetch_all(pool).await)?,
-    )
-}
-
-pub async fn count(db: &Db) -> Result<i64, AppError> {
-    Ok(
-        with_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM practitioners").fetch_one(pool).await)?,
     )
 }

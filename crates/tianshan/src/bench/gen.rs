@@ -1,8 +1,7 @@
 //! Generated patients for the registry benchmark: Han and Uyghur names in the proportions of
 //! the demo villages, valid and distinct resident ID numbers, deterministic for a given seed.
-use tianshan_registry::domain::names;
-use tianshan_registry::domain::resident_id::check_char;
-use tianshan_registry::domain::{PatientDraft, PatientInput};
+use tianshan_registry::bulk::{check_char, pinyin_initials, Sample};
+use tianshan_registry::facade::PatientInput;
 use time::Date;
 
 /// A small deterministic generator (SplitMix64): the same run gives the same patients.
@@ -249,23 +248,23 @@ pub fn patient_input(i: u64, villages: &[Village], rng: &mut Rng) -> PatientInpu
 }
 
 /// The query forms of a generated patient: full name, 2–3 pinyin initials, ID number.
-pub fn sample(d: &PatientDraft, rng: &mut Rng, s: &mut Samples) {
+pub fn sample(d: &Sample, rng: &mut Rng, s: &mut Samples) {
     s.full_names.push(d.full_name.clone());
-    let initials = names::pinyin_initials(&d.full_name);
+    let initials = pinyin_initials(&d.full_name);
     let take = if rng.percent(50) { 2 } else { 3 };
     let prefix: String = initials.chars().take(take).collect();
     if prefix.chars().count() >= 2 {
         s.initials.push(prefix);
     }
     if let Some(id) = &d.id_number {
-        s.id_numbers.push(id.as_str().to_string());
+        s.id_numbers.push(id.clone());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tianshan_registry::domain::ResidentId;
+    use tianshan_registry::resident_id::ResidentId;
 
     #[test]
     fn generated_patients_are_valid_and_their_id_numbers_distinct() {
@@ -287,16 +286,12 @@ mod tests {
         // Cross one full round of birth days to check the sequence number moves on.
         for i in (0..2_000).chain(BIRTH_DAYS - 500..BIRTH_DAYS + 500) {
             let input = patient_input(i, &villages, &mut rng);
-            let d = input
-                .validate(today)
-                .unwrap_or_else(|e| panic!("patient {i} {input:?}: {e:?}"));
+            let (_, d) =
+                tianshan_registry::bulk::prepare(format!("p{i}"), &input, today, "/x/".into())
+                    .unwrap_or_else(|e| panic!("patient {i} {input:?}: {e:?}"));
             if let Some(id) = d.id_number {
-                assert!(ResidentId::parse(id.as_str()).is_ok());
-                assert!(
-                    ids.insert(id.as_str().to_string()),
-                    "duplicate ID number {}",
-                    id.as_str()
-                );
+                assert!(ResidentId::parse(&id).is_ok());
+                assert!(ids.insert(id.clone()), "duplicate ID number {id}");
             }
         }
         assert!(ids.len() > 2_000);

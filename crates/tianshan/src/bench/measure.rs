@@ -5,8 +5,6 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tianshan_platform::auth::Principal;
 use tianshan_platform::Platform;
-use tianshan_registry::service;
-use tianshan_registry::store::PatientQuery;
 
 use super::gen::{resident_id, Rng, Village};
 use crate::cli::CliError;
@@ -69,23 +67,6 @@ impl SearchKind {
             SearchKind::IdNumber => "id_number",
         }
     }
-
-    /// The query the API handler builds from this parameter (see `registry::api`).
-    fn query(self, value: &str) -> PatientQuery {
-        let mut q = match self {
-            SearchKind::Initials => service::query_from_box(value),
-            SearchKind::Name => PatientQuery {
-                term: Some(value.to_string()),
-                ..Default::default()
-            },
-            SearchKind::IdNumber => PatientQuery {
-                id_number: Some(value.to_string()),
-                ..Default::default()
-            },
-        };
-        q.limit = 50;
-        q
-    }
 }
 
 /// `GET /api/v1/patients?<param>=<value>` for each value, one after another, until the
@@ -124,8 +105,8 @@ pub async fn http_searches(
     lat
 }
 
-/// The same searches through `service::search` (scope check, SQL, audit entry): the server's
-/// share of the time, without HTTP and JSON.
+/// The same searches through the registry's facade (scope check, SQL, audit entry committed):
+/// the server's share of the time, without HTTP and JSON.
 pub async fn service_searches(
     st: &Platform,
     who: &Principal,
@@ -136,9 +117,9 @@ pub async fn service_searches(
     let mut lat = Latency::default();
     let began = Instant::now();
     for v in values.iter().take_while(|_| began.elapsed() < budget) {
-        let q = kind.query(v);
+        let _ = kind;
         let start = Instant::now();
-        let r = service::search(st, who, &q).await;
+        let r = tianshan_registry::facade::find_patients(st, who, v, 50).await;
         lat.samples.push(start.elapsed());
         match r {
             Ok(rows) => lat.hits += rows.len() as u64,
@@ -179,7 +160,7 @@ fn fhir_patient(n: u64, villages: &[Village], rng: &mut Rng) -> Value {
     ][rng.below(8)];
     json!({
         "resourceType": "Patient",
-        "identifier": [{"system": tianshan_registry::fhir::patient::RESIDENT_ID_SYSTEM, "value": id}],
+        "identifier": [{"system": tianshan_registry::bulk::RESIDENT_ID_SYSTEM, "value": id}],
         "name": [{"family": family, "given": [given]}],
         "gender": if male { "male" } else { "female" },
         "birthDate": birth.to_string(),

@@ -11,9 +11,10 @@ use std::time::Instant;
 use clap::Subcommand;
 use tianshan_platform::auth::{self, Channel};
 use tianshan_platform::clock::Clock;
-use tianshan_platform::db::Db;
-use tianshan_registry::store::bulk::{self, BulkPatient};
-use tianshan_registry::store::orgs::{self, OrgQuery};
+use tianshan_platform::db::Pools;
+use tianshan_platform::users::{self, By};
+use tianshan_platform::Platform;
+use tianshan_registry::bulk::{self, LoadRow};
 
 use self::gen::{Rng, Samples, Village};
 use self::measure::{ms, Latency, SearchKind, Throughput};
@@ -88,18 +89,17 @@ async fn registry(
 ) -> Result<(), CliError> {
     let clock = Clock::system();
     let db = app::open_db(target.url.as_deref(), target.dir(), &clock).await?;
-    tianshan_registry::demo::load(&db, &clock)
-        .await
-        .map_err(msg("demo data"))?;
-    let villages = villages(&db).await?;
+    let st = app::platform(db.clone(), clock.clone(), false)?;
+    app::load_demo(&st).await?;
+    let villages = villages(&st).await?;
     eprintln!(
         "Loading {patients} patients into {} ...",
         db.backend().name()
     );
     let started = Instant::now();
-    let samples = load(&db, &villages, patients, queries, &clock).await?;
+    let samples = load(&st, &villages, patients, queries, &clock).await?;
     let load_time = started.elapsed();
-    if let Db::Postgres(pool) = &db {
+    if let Pools::Postgres(pool) = db.pools() {
         // Autovacuum would analyse the new rows within a minute; do it now so plans are stable.
         sqlx::query("ANALYZE")
             .execute(pool)
@@ -107,11 +107,8 @@ async fn registry(
             .map_err(|e| CliError::Message(format!("ANALYZE: {e}")))?;
     }
     let size = target.size_bytes(&db).await;
-    let total = tianshan_registry::store::patients::count(&db)
-        .await
-        .map_err(msg("count"))?;
+    let total = bulk::patient_count(&st).await.map_err(msg("count"))?;
 
-    let st = app::platform(db.clone(), clock.clone(), false)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| CliError::Message(format!("cannot listen: {e}")))?;
@@ -120,9 +117,9 @@ async fn registry(
         .map_err(|e| CliError::Message(e.to_string()))?;
     let server = tokio::spawn(app::serve(st.clone(), listener));
     let base = format!("http://{addr}");
-    let (client, who) = signed_in(&db, "admin", &clock).await?;
+    let (client, who) = signed_in(&st, "admin", &clock).await?;
     // A township nurse: the same searches, bounded by her scope (one township of ~40).
-    let (nurse_client, nurse) = signed_in(&db, "nurse", &clock).await?;
+    let (nurse_client, nurse) = signed_in(&st, "nurse", &clock).await?;
 
     // Warm the connection, the statement caches and the page cache a little, as a running server would be.
     let warm: Vec<String> = samples.full_names.iter().take(50).cloned().collect();
@@ -187,17 +184,24 @@ async fn registry(
 
 /// An API client with a fresh bearer token for `user`, and the principal that token stands for.
 async fn signed_in(
-    db: &Db,
+    st: &Platform,
     user: &str,
     clock: &Clock,
 ) -> Result<(reqwest::Client, tianshan_platform::auth::Principal), CliError> {
-    let token = auth::create_api_token(db, user, clock)
+    let token = users::create_api_token(&st.db, clock, By::Cli, user, "bench")
         .await
         .map_err(msg("API token"))?;
-    let who = auth::principal_from_token(db, &token, Channel::Api, "127.0.0.1", "tianshan-bench")
-        .await
-        .map_err(msg("principal"))?
-        .ok_or_else(|| CliError::Message("the new API token is not accepted".into()))?;
+    let who = auth::principal_from_token(
+        &st.db,
+        &st.auth,
+        &token,
+        Channel::Api,
+        "127.0.0.1",
+        "tianshan-bench",
+    )
+    .await
+    .map_err(msg("principal"))?
+    .ok_or_else(|| CliError::Message("the new API token is not accepted".into()))?;
     let mut headers = reqwest::header::HeaderMap::new();
     let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
         .map_err(|e| CliError::Message(e.to_string()))?;
@@ -209,36 +213,31 @@ async fn signed_in(
     Ok((client, who))
 }
 
-async fn villages(db: &Db) -> Result<Vec<Village>, CliError> {
-    let q = OrgQuery {
-        kinds: vec!["village"],
-        limit: 1000,
-        ..Default::default()
-    };
-    let found = orgs::search(db, &q).await.map_err(msg("villages"))?;
+async fn villages(st: &Platform) -> Result<Vec<Village>, CliError> {
+    let found = bulk::villages(st).await.map_err(msg("villages"))?;
     if found.is_empty() {
         return Err(CliError::Message("the demo data has no villages".into()));
     }
     // Kashgar (6531..) is mostly Uyghur, Hami (6505..) mostly Han.
     Ok(found
         .into_iter()
-        .map(|o| Village {
-            uyghur_percent: if o.code.starts_with("6531") { 75 } else { 25 },
-            code: o.code,
-            path: o.path,
+        .map(|(code, path)| Village {
+            uyghur_percent: if code.starts_with("6531") { 75 } else { 25 },
+            code,
+            path,
         })
         .collect())
 }
 
 /// Generate on a blocking thread while the database inserts the previous batch.
 async fn load(
-    db: &Db,
+    st: &Platform,
     villages: &[Village],
     patients: u64,
     queries: usize,
     clock: &Clock,
 ) -> Result<Samples, CliError> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<BulkPatient>, String>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<LoadRow>, String>>(2);
     let (vs, today) = (villages.to_vec(), clock.now().date());
     let every = (patients / queries.max(1) as u64).max(1);
     let producer = tokio::task::spawn_blocking(move || {
@@ -248,27 +247,24 @@ async fn load(
         let mut batch = Vec::with_capacity(BATCH);
         for i in 0..patients {
             let input = gen::patient_input(i, &vs, &mut rng);
-            let draft = match input.validate(today) {
-                Ok(d) => d,
-                Err(e) => {
-                    let _ =
-                        tx.blocking_send(Err(format!("generated patient {i} is invalid: {e:?}")));
-                    return samples;
-                }
-            };
-            if i % every == every / 2 {
-                gen::sample(&draft, &mut sample_rng, &mut samples);
-            }
             let path = vs
                 .iter()
-                .find(|v| v.code == draft.org_code)
+                .find(|v| v.code == input.org_code)
                 .map(|v| v.path.clone())
                 .unwrap_or_default();
-            batch.push(BulkPatient {
-                id: uuid::Uuid::new_v4().to_string(),
-                draft,
-                org_path: path,
-            });
+            let (row, sample) =
+                match bulk::prepare(uuid::Uuid::new_v4().to_string(), &input, today, path) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = tx
+                            .blocking_send(Err(format!("generated patient {i} is invalid: {e:?}")));
+                        return samples;
+                    }
+                };
+            if i % every == every / 2 {
+                gen::sample(&sample, &mut sample_rng, &mut samples);
+            }
+            batch.push(row);
             if batch.len() == BATCH && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
                 return samples;
             }
@@ -278,14 +274,12 @@ async fn load(
         }
         samples
     });
-    let now = clock.now_text();
     let (mut done, started) = (0u64, Instant::now());
     while let Some(batch) = rx.recv().await {
         let batch = batch.map_err(CliError::Message)?;
-        bulk::insert_patients(db, &batch, &now)
-            .await
-            .map_err(msg("bulk insert"))?;
-        done += batch.len() as u64;
+        let n = batch.len() as u64;
+        bulk::insert(st, batch).await.map_err(msg("bulk insert"))?;
+        done += n;
         if done % 100_000 < BATCH as u64 {
             eprintln!(
                 "  {done} patients, {:.0}/s",

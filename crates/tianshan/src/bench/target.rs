@@ -2,7 +2,7 @@
 //! throw-away PostgreSQL database created on a server and dropped afterwards.
 use std::path::{Path, PathBuf};
 
-use tianshan_platform::db::Db;
+use tianshan_platform::db::{Db, Pools};
 
 use crate::cli::CliError;
 
@@ -61,15 +61,13 @@ impl Target {
             return Err(CliError::Message("--database-url must be postgres://USER@HOST[:PORT]/DB (the benchmark creates its own database there)".into()));
         }
         let name = format!("tianshan_bench_{}", uuid::Uuid::new_v4().simple());
-        let admin = Db::open(Some(server), Path::new("."))
+        let admin = sqlx::PgPool::connect(server)
             .await
             .map_err(|e| CliError::Message(e.to_string()))?;
-        if let Db::Postgres(pool) = &admin {
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(pool)
-                .await
-                .map_err(err("CREATE DATABASE"))?;
-        }
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&admin)
+            .await
+            .map_err(err("CREATE DATABASE"))?;
         admin.close().await;
         let base = server.split('?').next().unwrap_or(server);
         let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base);
@@ -89,11 +87,9 @@ impl Target {
 
     /// Bytes the database takes on disk (SQLite: the file and its WAL after a checkpoint).
     pub async fn size_bytes(&self, db: &Db) -> Option<u64> {
-        match db {
-            Db::Sqlite(pool) => {
-                let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(pool)
-                    .await;
+        match db.pools() {
+            Pools::Sqlite(_) => {
+                let _ = db.checkpoint().await;
                 let file = |s: &str| {
                     std::fs::metadata(self.dir().join(format!("tianshan.db{s}")))
                         .map(|m| m.len())
@@ -101,7 +97,7 @@ impl Target {
                 };
                 Some(file("") + file("-wal") + file("-shm"))
             }
-            Db::Postgres(pool) => {
+            Pools::Postgres(pool) => {
                 let n: Result<i64, _> =
                     sqlx::query_scalar("SELECT pg_database_size(current_database())")
                         .fetch_one(pool)
@@ -114,7 +110,7 @@ impl Target {
     /// Drop the throw-away PostgreSQL database; the temporary folder goes when `self` drops.
     pub async fn remove(self) {
         if let Some((server, name)) = &self.pg {
-            if let Ok(Db::Postgres(pool)) = Db::open(Some(server), Path::new(".")).await {
+            if let Ok(pool) = sqlx::PgPool::connect(server).await {
                 if let Err(e) =
                     sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                         .execute(&pool)

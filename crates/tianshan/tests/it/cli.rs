@@ -96,7 +96,7 @@ async fn admin_commands(db_args: &[&str]) {
         ]),
         "a-long-password\n",
     );
-    assert!(!ok && err.contains("Unknown role"), "{err}");
+    assert!(!ok && err.contains("There is no role surgeon"), "{err}");
     let (ok, _, err) = run(
         with(&[
             "user",
@@ -128,7 +128,7 @@ async fn admin_commands(db_args: &[&str]) {
         "a-long-password\n",
     );
     assert!(
-        !ok && err.contains("already exists"),
+        !ok && err.contains("username amina is taken"),
         "a second user with the same name is refused: {err}"
     );
 

@@ -77,6 +77,7 @@ async fn server_forecast_operation(app: &TestApp) {
     let r = c
         .post(app.url("/fhir/r4/$immds-forecast"))
         .header("content-type", "application/fhir+json")
+        .header("content-type", "application/fhir+json")
         .body(body.clone())
         .send()
         .await
@@ -91,6 +92,7 @@ async fn server_forecast_operation(app: &TestApp) {
         .any(|p| p["name"] == "recommendation"));
     let r = c
         .post(app.url("/fhir/r4/$immds-forecast"))
+        .header("content-type", "application/fhir+json")
         .body("{\"resourceType\": \"Patient\"}")
         .send()
         .await
@@ -100,6 +102,7 @@ async fn server_forecast_operation(app: &TestApp) {
     assert_eq!(v["resourceType"], "OperationOutcome");
     let r = reqwest::Client::new()
         .post(app.url("/fhir/r4/$immds-forecast"))
+        .header("content-type", "application/fhir+json")
         .body(body)
         .send()
         .await

@@ -23,6 +23,8 @@ pub enum Backend {
 pub struct TestApp {
     pub base: String,
     pub db: Db,
+    /// The server's own state: tests call module facades with it as the server would.
+    pub st: tianshan_platform::Platform,
     pub backend: Backend,
     _dir: tempfile::TempDir,
     pg_name: Option<String>,
@@ -39,13 +41,13 @@ impl Drop for TestApp {
                     .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
-                        let db = Db::open(Some(&url), std::path::Path::new("/tmp")).await;
-                        if let Ok(Db::Postgres(pool)) = &db {
+                        if let Ok(pool) = sqlx::PgPool::connect(&url).await {
                             let _ = sqlx::query(&format!(
                                 "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
                             ))
-                            .execute(pool)
+                            .execute(&pool)
                             .await;
+                            pool.close().await;
                         }
                     });
                 }
@@ -64,22 +66,19 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         Backend::Postgres => {
             let admin = pg_admin_url();
             let name = format!("tianshan_test_{}", uuid::Uuid::new_v4().simple());
-            let db = Db::open(Some(&admin), dir.path())
+            let pool = sqlx::PgPool::connect(&admin)
                 .await
                 .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for these tests: {e}"));
-            let Db::Postgres(pool) = &db else {
-                panic!("not postgres")
-            };
             // A linguistic (ICU) collation, as a regional server set up in en_US or zh_CN would
             // have: prefix-range scans must still be exact (the schema's `COLLATE BINARY`).
             sqlx::query(&format!(
                 "CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' \
                  LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
             ))
-            .execute(pool)
+            .execute(&pool)
             .await
             .unwrap();
-            db.close().await;
+            pool.close().await;
             let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
             (Some(format!("{base}/{name}")), Some(name))
         }
@@ -87,16 +86,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let db = app::open_db(url.as_deref(), dir.path(), &clock)
         .await
         .unwrap();
-    tianshan_registry::demo::load(&db, &clock).await.unwrap();
     let st = app::platform(db.clone(), clock, false).unwrap();
+    app::load_demo(&st).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
+    let server_st = st.clone();
     tokio::spawn(async move {
-        let _ = app::serve(st, listener).await;
+        let _ = app::serve(server_st, listener).await;
     });
     TestApp {
         base: format!("http://{addr}"),
         db,
+        st,
         backend,
         _dir: dir,
         pg_name,
@@ -132,11 +133,22 @@ impl TestApp {
         b
     }
 
+    /// A fresh bearer token for a demo user.
+    pub async fn token(&self, user: &str) -> String {
+        tianshan_platform::users::create_api_token(
+            &self.db,
+            &Clock::system(),
+            tianshan_platform::users::By::Cli,
+            user,
+            "test",
+        )
+        .await
+        .unwrap()
+    }
+
     /// An API client with a bearer token for a demo user.
     pub async fn api(&self, user: &str) -> reqwest::Client {
-        let token = tianshan_platform::auth::create_api_token(&self.db, user, &Clock::system())
-            .await
-            .unwrap();
+        let token = self.token(user).await;
         let mut h = HeaderMap::new();
         h.insert(
             AUTHORIZATION,

@@ -2,10 +2,14 @@
 //! a random port, a fresh database per test, every scenario on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod architecture;
 mod browser;
 mod cli;
+mod fhir_platform;
 mod forecast;
 mod helpers;
+mod multiprocess;
 mod registry_api;
 mod registry_fhir;
+mod registry_requests;
 mod registry_web;

@@ -118,7 +118,7 @@ async fn reads_and_refusals_are_audited(app: &TestApp) {
         "{entries:?}"
     );
     assert!(
-        entries.contains(&("official".into(), "read".into(), "api".into())),
+        entries.contains(&("official".into(), "refused".into(), "api".into())),
         "{entries:?}"
     );
     // The log is append-only, even to someone with database access through the product's pool.
@@ -375,12 +375,16 @@ both!(directory_endpoints);
 /// applies inside the user's scope: 1,200 张三 in Hami, whose paths sort before Kashgar's, must not
 /// hide the one in the Tokkuzak nurse's township. The search page then asks for more letters.
 async fn crowded_short_searches_stay_in_scope(app: &TestApp) {
-    use tianshan_registry::domain::PatientInput;
-    use tianshan_registry::store::{bulk, orgs};
+    use tianshan_registry::bulk;
+    use tianshan_registry::facade::PatientInput;
     let village = "650522101201";
-    let path = orgs::get(&app.db, village).await.unwrap().unwrap().path;
+    let path = tianshan_registry::facade::org(&app.st, village)
+        .await
+        .unwrap()
+        .unwrap()
+        .path;
     let today = tianshan_platform::clock::Clock::system().now().date();
-    let batch: Vec<bulk::BulkPatient> = (0..1_200)
+    let batch: Vec<bulk::LoadRow> = (0..1_200)
         .map(|i| {
             let input = PatientInput {
                 family_name: "张".into(),
@@ -390,16 +394,12 @@ async fn crowded_short_searches_stay_in_scope(app: &TestApp) {
                 org_code: village.into(),
                 ..Default::default()
             };
-            bulk::BulkPatient {
-                id: format!("crowd-{i:04}"),
-                draft: input.validate(today).unwrap(),
-                org_path: path.clone(),
-            }
+            bulk::prepare(format!("crowd-{i:04}"), &input, today, path.clone())
+                .unwrap()
+                .0
         })
         .collect();
-    bulk::insert_patients(&app.db, &batch, "2026-01-01T00:00:00Z")
-        .await
-        .unwrap();
+    bulk::insert(&app.st, batch).await.unwrap();
 
     let search = |user: &'static str, q: &'static str| async move {
         let r = app

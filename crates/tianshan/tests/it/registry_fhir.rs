@@ -61,7 +61,7 @@ async fn patient_round_trip_and_search(app: &TestApp) {
         .collect();
     let idn = format!(
         "65312120190612002{}",
-        tianshan_registry::domain::resident_id::check_char(&digits)
+        tianshan_registry::bulk::check_char(&digits)
     );
     let patient = json!({
         "resourceType": "Patient",
@@ -210,10 +210,14 @@ async fn bad_resources_get_operation_outcomes(app: &TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 422);
+    // Malformed JSON is a bad request (400); a resource that breaks a rule is 422.
+    assert_eq!(r.status(), 400);
     let v: Value = r.json().await.unwrap();
     assert!(is_outcome(&v));
-    assert!(v.to_string().contains("not valid JSON"), "{v}");
+    assert!(
+        v.to_string().contains("JSON") && v.to_string().contains("line 1, column 27"),
+        "{v}"
+    );
     let (s, v) = fhir_post(
         &c,
         app,
@@ -230,8 +234,14 @@ async fn bad_resources_get_operation_outcomes(app: &TestApp) {
         &json!({"resourceType": "Observation", "status": "final"}),
     )
     .await;
-    assert_eq!(s, 422);
-    assert!(v.to_string().contains("not Observation"), "{v}");
+    assert_eq!(s, 400);
+    assert!(
+        v["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("Observation"),
+        "{v}"
+    );
     let (s, v) = fhir_post(
         &c,
         app,

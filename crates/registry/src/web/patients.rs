@@ -1,39 +1,24 @@
-//! Registry pages: patient search, registration and editing, the patient page, the
-//! practitioner directory and the organisation tree.
+//! Patient pages: search, registration (with the duplicate rules), the patient page with its
+//! shares, and editing.
 use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Form;
 use serde::Deserialize;
 use tianshan_platform::auth::Principal;
 use tianshan_platform::i18n::Catalog;
-use tianshan_platform::scope::Permission;
 use tianshan_platform::web::{render, PageCtx, Shell};
 use tianshan_platform::{AppError, FieldError, Platform};
 
+use super::{org_names, sex_label, when, Choice};
 use crate::domain::patient::{GuardianInput, ETHNICITIES};
 use crate::domain::PatientInput;
-use crate::service::{self, CreateOptions, CreateOutcome, DuplicateView};
-use crate::store::practitioners::PractitionerQuery;
-use crate::store::{orgs, practitioners, Org, PatientRow, PractitionerRow};
-
-pub fn routes() -> Router<Platform> {
-    Router::new()
-        .route("/patients", get(patient_search))
-        .route("/patients/new", get(new_patient_form).post(create_patient))
-        .route("/patients/{id}", get(patient_page))
-        .route(
-            "/patients/{id}/edit",
-            get(edit_patient_form).post(update_patient),
-        )
-        .route("/patients/{id}/share", post(share_patient))
-        .route("/practitioners", get(practitioner_search))
-        .route("/practitioners/{id}", get(practitioner_page))
-        .route("/orgs", get(org_tree))
-}
+use crate::service::{
+    self, directory, perms, CreateOptions, CreateOutcome, DuplicateView, ReadDetail,
+};
+use crate::store::{Org, PatientRow};
 
 /// A patient row as a list shows it, with labels in the reader's language.
 pub struct PatientLine {
@@ -43,10 +28,6 @@ pub struct PatientLine {
     pub sex: String,
     pub birth_date: String,
     pub org: String,
-}
-
-fn sex_label(t: &Catalog, sex: &str) -> String {
-    t.get(&format!("sex.{sex}")).to_string()
 }
 
 fn line(t: &Catalog, p: &PatientRow) -> PatientLine {
@@ -77,18 +58,18 @@ struct PatientsPage {
 }
 
 #[derive(Deserialize, Default)]
-struct SearchQuery {
+pub(super) struct SearchQuery {
     #[serde(default)]
     q: String,
 }
 
-async fn patient_search(
+pub(super) async fn patient_search(
     State(st): State<Platform>,
     ctx: PageCtx,
     who: Principal,
     Query(sq): Query<SearchQuery>,
 ) -> Result<Response, AppError> {
-    who.require(Permission::ReadPatients)?;
+    who.require(perms::PATIENTS_READ)?;
     let query = service::query_from_box(&sq.q);
     let searched = !query.is_empty();
     let rows = if searched {
@@ -99,20 +80,13 @@ async fn patient_search(
     let more = rows.len() as i64 >= query.limit;
     let mut results: Vec<PatientLine> = rows.iter().map(|r| line(&ctx.t, r)).collect();
     // Show each village or facility by name: few distinct ones per page.
-    let mut names: HashMap<String, String> = HashMap::new();
+    let names = org_names(&st, &ctx.t, results.iter().map(|r| r.org.clone())).await?;
     for r in &mut results {
-        if !names.contains_key(&r.org) {
-            let name = orgs::get(&st.db, &r.org)
-                .await?
-                .map(|o| o.name(ctx.t.locale).to_string())
-                .unwrap_or_default();
-            names.insert(r.org.clone(), name);
-        }
         if let Some(n) = names.get(&r.org) {
             r.org = n.clone();
         }
     }
-    let can_write = who.role.can(Permission::WritePatients);
+    let can_write = who.can(perms::PATIENTS_WRITE);
     render(&PatientsPage {
         shell: Shell::new(ctx, &st, Some(&who)),
         q: sq.q,
@@ -121,11 +95,6 @@ async fn patient_search(
         more,
         can_write,
     })
-}
-
-pub struct Choice {
-    pub value: String,
-    pub label: String,
 }
 
 #[derive(Template)]
@@ -139,7 +108,12 @@ struct PatientForm {
     errors: HashMap<String, String>,
     orgs: Vec<Choice>,
     ethnicities: Vec<Choice>,
-    duplicates: Vec<DuplicateView>,
+    /// A record with the same ID number: the same person, never registered twice.
+    same_id: Option<DuplicateView>,
+    /// Where to ask for a same-ID record held elsewhere.
+    request_href: String,
+    /// Probable duplicates by name, birth date and village: the user may confirm.
+    probable: Vec<DuplicateView>,
     version: i64,
     from_server: bool,
 }
@@ -154,8 +128,12 @@ impl PatientForm {
 }
 
 /// Organisations a user may register patients at: their subtree, indented by depth.
-async fn org_choices(st: &Platform, who: &Principal, t: &Catalog) -> Result<Vec<Choice>, AppError> {
-    let nodes = orgs::subtree(&st.db, &who.scope, 3000).await?;
+pub(super) async fn org_choices(
+    st: &Platform,
+    who: &Principal,
+    t: &Catalog,
+) -> Result<Vec<Choice>, AppError> {
+    let nodes = directory::scope_orgs(st, who, 3000).await?;
     let base = nodes.first().map(Org::depth).unwrap_or(0);
     Ok(nodes
         .iter()
@@ -181,7 +159,7 @@ fn ethnicity_choices(t: &Catalog) -> Vec<Choice> {
         .collect()
 }
 
-fn error_map(t: &Catalog, errs: &[FieldError]) -> HashMap<String, String> {
+pub(super) fn error_map(t: &Catalog, errs: &[FieldError]) -> HashMap<String, String> {
     let mut m: HashMap<String, String> = HashMap::new();
     for e in errs {
         // Guardian fields are drawn as one guardian block in the form.
@@ -198,7 +176,7 @@ fn error_map(t: &Catalog, errs: &[FieldError]) -> HashMap<String, String> {
 
 /// The form as posted: patient fields, one guardian, and the duplicate confirmation.
 #[derive(Deserialize, Default)]
-struct PatientFormData {
+pub(super) struct PatientFormData {
     #[serde(flatten)]
     p: PatientInput,
     #[serde(default)]
@@ -278,6 +256,14 @@ async fn form_page(
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     };
     let from_server = !errs.is_empty() || !duplicates.is_empty() || version > 0;
+    let (same, probable): (Vec<DuplicateView>, Vec<DuplicateView>) = duplicates
+        .into_iter()
+        .partition(|d| d.kind == "same_id_number");
+    let id_number = service::requests::typed_id_number(&f.id_number);
+    let request_href = format!(
+        "/patient-requests/new?id_number={}",
+        url::form_urlencoded::byte_serialize(id_number.as_bytes()).collect::<String>()
+    );
     let page = PatientForm {
         title: ctx.t.get(title_key).to_string(),
         ethnicities: ethnicity_choices(&ctx.t),
@@ -287,7 +273,9 @@ async fn form_page(
         g,
         errors,
         orgs,
-        duplicates,
+        same_id: same.into_iter().next(),
+        request_href,
+        probable,
         version,
         from_server,
     };
@@ -296,12 +284,12 @@ async fn form_page(
     Ok(resp)
 }
 
-async fn new_patient_form(
+pub(super) async fn new_patient_form(
     State(st): State<Platform>,
     ctx: PageCtx,
     who: Principal,
 ) -> Result<Response, AppError> {
-    who.require(Permission::WritePatients)?;
+    who.require(perms::PATIENTS_WRITE)?;
     let f = PatientInput {
         org_code: who.scope_code.clone().unwrap_or_default(),
         ..Default::default()
@@ -320,7 +308,7 @@ async fn new_patient_form(
     .await
 }
 
-async fn create_patient(
+pub(super) async fn create_patient(
     State(st): State<Platform>,
     ctx: PageCtx,
     who: Principal,
@@ -329,12 +317,11 @@ async fn create_patient(
     let (input, g, confirmed, _) = data.into_parts();
     let opts = CreateOptions {
         confirmed_not_duplicate: confirmed,
-        fhir_extra: "{}",
-        id: None,
+        ..Default::default()
     };
     match service::create(&st, &who, &input, opts).await {
-        Ok(CreateOutcome::Created(id)) => {
-            Ok(Redirect::to(&format!("/patients/{id}?created=1")).into_response())
+        Ok(CreateOutcome::Created(rec)) => {
+            Ok(Redirect::to(&format!("/patients/{}?created=1", rec.row.id)).into_response())
         }
         Ok(CreateOutcome::Duplicates(d)) => {
             form_page(
@@ -364,6 +351,14 @@ async fn create_patient(
     }
 }
 
+/// An organisation the record is shared with, as the owner's page lists it.
+pub struct ShareLine {
+    pub org_code: String,
+    pub org: String,
+    pub by: String,
+    pub at: String,
+}
+
 #[derive(Template)]
 #[template(path = "patient.html")]
 struct PatientPage {
@@ -374,29 +369,32 @@ struct PatientPage {
     org: String,
     guardians: Vec<crate::store::patients::GuardianRow>,
     wards: Vec<(String, String)>,
+    /// A message after a change (saved, shared, sharing ended).
+    notice: String,
+    /// The page follows a successful registration: the form's draft can go.
     created: bool,
-    can_write: bool,
+    /// The user owns the record (their own subtree) and may change and share it.
+    can_edit: bool,
+    shares: Vec<ShareLine>,
     share_targets: Vec<Choice>,
 }
 
 #[derive(Deserialize, Default)]
-struct PatientPageQuery {
+pub(super) struct PatientPageQuery {
     created: Option<String>,
     updated: Option<String>,
+    shared: Option<String>,
+    unshared: Option<String>,
 }
 
-async fn patient_page(
+pub(super) async fn patient_page(
     State(st): State<Platform>,
     ctx: PageCtx,
     who: Principal,
     Path(id): Path<String>,
     Query(q): Query<PatientPageQuery>,
 ) -> Result<Response, AppError> {
-    let rec = service::read(&st, &who, &id).await?;
-    let org = orgs::get(&st.db, &rec.row.org_code)
-        .await?
-        .map(|o| o.name(ctx.t.locale).to_string())
-        .unwrap_or_default();
+    let rec = service::read(&st, &who, &id, ReadDetail { wards: true }).await?;
     let ethnicity = if rec.row.ethnicity.is_empty() {
         String::new()
     } else {
@@ -404,46 +402,69 @@ async fn patient_page(
             .get(&format!("ethnicity.{}", rec.row.ethnicity))
             .to_string()
     };
-    let can_write = who.role.can(Permission::WritePatients);
-    let mut share_targets = Vec::new();
-    if can_write {
-        let q = orgs::OrgQuery {
-            kinds: vec!["rear_hospital", "partner"],
-            limit: 100,
-            ..Default::default()
-        };
-        share_targets = orgs::search(&st.db, &q)
+    let can_edit = who.can(perms::PATIENTS_WRITE) && who.scope.owns(&rec.row.org_path);
+    let (mut shares, mut share_targets) = (Vec::new(), Vec::new());
+    let mut codes = vec![rec.row.org_code.clone()];
+    codes.extend(q.shared.iter().chain(q.unshared.iter()).cloned());
+    if can_edit {
+        let rows = service::shares(&st, &who, &id).await?;
+        codes.extend(rows.iter().map(|s| s.org_code.clone()));
+        let names = org_names(&st, &ctx.t, codes.clone()).await?;
+        shares = rows
+            .iter()
+            .map(|s| ShareLine {
+                org: names.get(&s.org_code).cloned().unwrap_or_default(),
+                org_code: s.org_code.clone(),
+                by: s.shared_by_name.clone(),
+                at: when(&s.shared_at),
+            })
+            .collect();
+        share_targets = directory::orgs_of_kind(&st, &service::SHARE_KINDS, 200)
             .await?
             .iter()
+            .filter(|o| !rows.iter().any(|s| s.org_code == o.code))
             .map(|o| Choice {
                 value: o.code.clone(),
                 label: o.name(ctx.t.locale).to_string(),
             })
             .collect();
     }
+    let names = org_names(&st, &ctx.t, codes).await?;
+    let name_of = |c: &str| names.get(c).cloned().unwrap_or_else(|| c.to_string());
+    let notice = if q.created.is_some() || q.updated.is_some() {
+        ctx.t.get("patient.saved").to_string()
+    } else if let Some(c) = &q.shared {
+        ctx.t.fmt("share.done", &[("org", &name_of(c))])
+    } else if let Some(c) = &q.unshared {
+        ctx.t.fmt("share.ended", &[("org", &name_of(c))])
+    } else {
+        String::new()
+    };
     let page = PatientPage {
         sex: sex_label(&ctx.t, &rec.row.sex),
+        org: name_of(&rec.row.org_code),
         shell: Shell::new(ctx, &st, Some(&who)),
         p: rec.row,
         ethnicity,
-        org,
         guardians: rec.guardians,
         wards: rec.wards,
-        created: q.created.is_some() || q.updated.is_some(),
-        can_write,
+        notice,
+        created: q.created.is_some(),
+        can_edit,
+        shares,
         share_targets,
     };
     render(&page)
 }
 
-async fn edit_patient_form(
+pub(super) async fn edit_patient_form(
     State(st): State<Platform>,
     ctx: PageCtx,
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    who.require(Permission::WritePatients)?;
-    let rec = service::read(&st, &who, &id).await?;
+    who.require(perms::PATIENTS_WRITE)?;
+    let rec = service::read(&st, &who, &id, ReadDetail { wards: true }).await?;
     let r = rec.row;
     let g = rec
         .guardians
@@ -481,7 +502,7 @@ async fn edit_patient_form(
     .await
 }
 
-async fn update_patient(
+pub(super) async fn update_patient(
     State(st): State<Platform>,
     ctx: PageCtx,
     who: Principal,
@@ -506,174 +527,4 @@ async fn update_patient(
         }
         Err(e) => Err(e),
     }
-}
-
-#[derive(Deserialize)]
-struct ShareForm {
-    org_code: String,
-}
-
-async fn share_patient(
-    State(st): State<Platform>,
-    who: Principal,
-    Path(id): Path<String>,
-    Form(f): Form<ShareForm>,
-) -> Result<Response, AppError> {
-    service::share(&st, &who, &id, &f.org_code).await?;
-    Ok(Redirect::to(&format!("/patients/{id}")).into_response())
-}
-
-#[derive(Template)]
-#[template(path = "practitioners.html")]
-struct PractitionersPage {
-    shell: Shell,
-    q: String,
-    results: Vec<(PractitionerRow, String)>,
-}
-
-async fn practitioner_search(
-    State(st): State<Platform>,
-    ctx: PageCtx,
-    who: Principal,
-    Query(sq): Query<SearchQuery>,
-) -> Result<Response, AppError> {
-    who.require(Permission::ReadRegistry)?;
-    let q = PractitionerQuery {
-        name: Some(sq.q.clone()),
-        limit: 100,
-        ..Default::default()
-    };
-    let rows = practitioners::search(&st.db, &q).await?;
-    let mut results = Vec::new();
-    for r in rows {
-        let org = orgs::get(&st.db, &r.org_code)
-            .await?
-            .map(|o| o.name(ctx.t.locale).to_string())
-            .unwrap_or_default();
-        results.push((r, org));
-    }
-    render(&PractitionersPage {
-        shell: Shell::new(ctx, &st, Some(&who)),
-        q: sq.q,
-        results,
-    })
-}
-
-#[derive(Template)]
-#[template(path = "practitioner.html")]
-struct PractitionerPage {
-    shell: Shell,
-    p: PractitionerRow,
-    org: String,
-    sex: String,
-}
-
-async fn practitioner_page(
-    State(st): State<Platform>,
-    ctx: PageCtx,
-    who: Principal,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    who.require(Permission::ReadRegistry)?;
-    let p = practitioners::get(&st.db, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let org = orgs::get(&st.db, &p.org_code)
-        .await?
-        .map(|o| o.name(ctx.t.locale).to_string())
-        .unwrap_or_default();
-    let sex = sex_label(&ctx.t, &p.sex);
-    render(&PractitionerPage {
-        shell: Shell::new(ctx, &st, Some(&who)),
-        p,
-        org,
-        sex,
-    })
-}
-
-pub struct OrgLine {
-    pub code: String,
-    pub name: String,
-    pub kind: String,
-}
-
-#[derive(Template)]
-#[template(path = "orgs.html")]
-struct OrgsPage {
-    shell: Shell,
-    current: Option<OrgLine>,
-    trail: Vec<OrgLine>,
-    children: Vec<OrgLine>,
-    q: String,
-}
-
-#[derive(Deserialize, Default)]
-struct OrgQueryParams {
-    code: Option<String>,
-    #[serde(default)]
-    q: String,
-}
-
-async fn org_tree(
-    State(st): State<Platform>,
-    ctx: PageCtx,
-    who: Principal,
-    Query(p): Query<OrgQueryParams>,
-) -> Result<Response, AppError> {
-    who.require(Permission::ReadRegistry)?;
-    let t = &ctx.t;
-    let to_line = |o: &Org| OrgLine {
-        code: o.code.clone(),
-        name: o.name(t.locale).to_string(),
-        kind: t.get(&format!("org.kind.{}", o.kind)).to_string(),
-    };
-    let (current, trail, children) = if !p.q.trim().is_empty() {
-        let q = orgs::OrgQuery {
-            name: Some(p.q.trim().to_string()),
-            limit: 200,
-            ..Default::default()
-        };
-        (
-            None,
-            Vec::new(),
-            orgs::search(&st.db, &q)
-                .await?
-                .iter()
-                .map(to_line)
-                .collect(),
-        )
-    } else if let Some(code) = p.code.as_deref() {
-        let node = orgs::get(&st.db, code).await?.ok_or(AppError::NotFound)?;
-        let mut trail = Vec::new();
-        for c in node.path.trim_matches('/').split('/') {
-            if c != node.code {
-                if let Some(o) = orgs::get(&st.db, c).await? {
-                    trail.push(to_line(&o));
-                }
-            }
-        }
-        let kids = orgs::children(&st.db, Some(code)).await?;
-        (
-            Some(to_line(&node)),
-            trail,
-            kids.iter().map(to_line).collect(),
-        )
-    } else {
-        (
-            None,
-            Vec::new(),
-            orgs::children(&st.db, None)
-                .await?
-                .iter()
-                .map(to_line)
-                .collect(),
-        )
-    };
-    render(&OrgsPage {
-        shell: Shell::new(ctx, &st, Some(&who)),
-        current,
-        trail,
-        children,
-        q: p.q,
-    })
 }
