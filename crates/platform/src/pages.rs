@@ -28,7 +28,6 @@ pub fn routes() -> Router<Platform> {
         .route("/settings/language", post(set_language))
         .route("/admin/audit", get(audit_page))
         .route("/admin/audit.csv", get(audit_csv))
-        .route("/api/v1/audit", get(audit_api))
         .route("/healthz", get(web::healthz))
         .route("/static/{name}", get(web::static_asset))
 }
@@ -343,22 +342,63 @@ async fn audit_csv(
         .into_response())
 }
 
-#[derive(Deserialize)]
+/// Filters of the audit API; every one optional, combined with AND.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditApiQuery {
-    #[serde(flatten)]
-    f: Filter,
+    username: Option<String>,
+    /// An action code such as `patient.read` or `login.failed`.
+    action: Option<String>,
+    patient_id: Option<String>,
+    entity_type: Option<String>,
+    /// Inclusive lower bound, `YYYY-MM-DD` or a full timestamp.
+    from: Option<String>,
+    /// Inclusive upper bound date.
+    to: Option<String>,
+    /// Entries older than this id: pass the previous page's `next_before`.
+    before: Option<i64>,
+    /// Entries per page, 1–1000 (default 100).
     limit: Option<i64>,
 }
 
+/// One page of audit entries, newest first.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct AuditPageBody {
+    #[schema(value_type = Vec<Object>)]
+    entries: Vec<audit::Entry>,
+    /// Pass as `before` to read the next (older) page; absent on the last page.
+    next_before: Option<i64>,
+}
+
+/// Read the audit log (administrators and auditors); paged newest first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditApiQuery),
+    responses((status = 200, body = AuditPageBody), (status = 400, body = crate::api::ApiError),
+        (status = 403, body = crate::api::ApiError)),
+    security(("bearer" = [])))]
 async fn audit_api(
     State(st): State<Platform>,
     who: Principal,
     Query(q): Query<AuditApiQuery>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<AuditPageBody>, AppError> {
     who.require(perms::AUDIT_READ)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let entries = audit::list(&st.db, &q.f, limit).await?;
-    Ok(Json(serde_json::json!({ "entries": entries })))
+    let f = Filter {
+        username: q.username,
+        action: q.action,
+        patient_id: q.patient_id,
+        entity_type: q.entity_type,
+        from: q.from,
+        to: q.to,
+        before: q.before.map(|b| b.to_string()),
+    };
+    let entries = audit::list(&st.db, &f, limit).await?;
+    let next_before = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(Json(AuditPageBody {
+        entries,
+        next_before,
+    }))
 }
 
 /// The platform as a module: sign-in, home, languages, the audit log, accounts and roles.
@@ -374,7 +414,7 @@ pub fn module() -> crate::Module {
             NavItem::new("nav.audit", "/admin/audit", Some(perms::AUDIT_READ)),
         ],
         pages: routes(),
-        api: crate::fhir_rest::routes(),
+        api: crate::fhir_rest::routes().routes(utoipa_axum::routes!(audit_api)),
         ..crate::Module::new("platform")
     }
 }
