@@ -9,6 +9,7 @@ mod api;
 pub mod demo;
 mod demo_data;
 pub mod domain;
+mod fhir;
 mod referrals;
 mod reports;
 mod schema;
@@ -37,6 +38,7 @@ pub fn module() -> Module {
         )],
         pages: web::routes(),
         api: api::routes(),
+        fhir: fhir::types(),
         demo: Some(demo::loader),
         tasks: vec![tasks::sweep],
         ..Module::new("consult")

@@ -927,3 +927,18 @@ pub async fn add_pairing(
     .await?;
     store::pairings(&st.db).await
 }
+
+/// Every case the caller may see (the requesting and the target side of the scope), newest
+/// first, for FHIR searches; at most a thousand.
+pub async fn visible_cases(st: &Platform, who: &Principal) -> Result<Vec<CaseView>, AppError> {
+    if !who.can(perms::REQUEST) && !who.can(perms::ANSWER) && !who.can(perms::COORDINATE) {
+        return Err(AppError::Forbidden);
+    }
+    let mut out = Vec::new();
+    for r in store::cases_in(&st.db, &who.scope, 1000).await? {
+        if let Some(v) = view(st, who, r)? {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}

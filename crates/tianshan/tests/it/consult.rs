@@ -616,3 +616,334 @@ async fn targets_are_configurable(app: &TestApp) {
     assert!((118..=120).contains(&left), "{left}");
 }
 both!(targets_are_configurable);
+
+/// FHIR ServiceRequest and Task: the same sides see them as on the pages; a de-identified case
+/// names no patient; outsiders get 404 and searches leave them out.
+async fn fhir_service_request_and_task(app: &TestApp) {
+    let (s, c) = file(app, "nurse", cardiology(NURSE_PATIENT)).await;
+    assert_eq!(s, 201);
+    let id = c["id"].as_str().unwrap().to_string();
+    let nurse = app.api("nurse").await;
+    let (s, sr) = get_json(&nurse, app.url(&format!("/fhir/r4/ServiceRequest/{id}"))).await;
+    assert_eq!(s, 200, "{sr}");
+    assert_eq!(sr["resourceType"], "ServiceRequest");
+    assert_eq!(sr["status"], "active");
+    assert_eq!(
+        sr["subject"]["reference"],
+        format!("Patient/{NURSE_PATIENT}")
+    );
+    assert_eq!(
+        sr["performer"][0]["reference"],
+        "Organization/RH-BJ-PUMCH-CAR"
+    );
+    step(app, "expert", &id, json!({"step": "accept"})).await;
+    let (s, t) = get_json(
+        &app.api("expert").await,
+        app.url(&format!("/fhir/r4/Task/{id}")),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["status"], "accepted");
+    assert_eq!(t["owner"]["display"], "陈立新");
+    assert_eq!(t["focus"]["reference"], format!("ServiceRequest/{id}"));
+    let partner = app.api("partner").await;
+    let (s, _) = get_json(&partner, app.url(&format!("/fhir/r4/ServiceRequest/{id}"))).await;
+    assert_eq!(s, 404);
+    let (s, b) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/ServiceRequest?patient=Patient/{NURSE_PATIENT}"
+        )),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["entry"].to_string().contains(&id));
+    let (_, b) = get_json(&partner, app.url("/fhir/r4/ServiceRequest")).await;
+    assert!(!b.to_string().contains(&id));
+    assert_eq!(
+        get_json(&nurse, app.url("/fhir/r4/ServiceRequest?colour=red"))
+            .await
+            .0,
+        400
+    );
+    // The partner's de-identified case: no patient reference, no name.
+    let (_, c) = file(
+        app,
+        "doctor",
+        json!({"patient_id": OPAL_ADULT, "target_kind": "partner",
+        "target_code": "INT-KG-NH", "language": "en", "complaint": "Cough", "question": "TB?"}),
+    )
+    .await;
+    let pid = c["id"].as_str().unwrap();
+    let name = c["patient"]["name"].as_str().unwrap().to_string();
+    let (s, sr) = get_json(&partner, app.url(&format!("/fhir/r4/ServiceRequest/{pid}"))).await;
+    assert_eq!(s, 200);
+    assert!(sr["subject"]["reference"].is_null());
+    assert!(!sr.to_string().contains(&name) && !sr.to_string().contains(OPAL_ADULT));
+}
+both!(fhir_service_request_and_task);
+
+/// A township nurse files a case on her phone; the Peking Union expert, on his, accepts and
+/// answers; the nurse sees the answer. Every page fits 390 px.
+mod browser {
+    use std::net::TcpListener;
+    use std::os::unix::process::CommandExt;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use fantoccini::elements::Element;
+    use fantoccini::{Client, ClientBuilder, Locator};
+    use serde_json::json;
+
+    use crate::helpers::{demo_password, spawn_app, Backend};
+
+    const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+    const CHROMIUM: &str = "/usr/bin/chromium";
+    const WAIT: Duration = Duration::from_secs(20);
+    const PHONE_WIDTH: i64 = 390;
+
+    struct Chromedriver {
+        child: Child,
+        url: String,
+    }
+
+    impl Chromedriver {
+        async fn start() -> Chromedriver {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port();
+            let child = Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
+            let driver = Chromedriver {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+            };
+            let http = reqwest::Client::new();
+            let start = Instant::now();
+            loop {
+                if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await {
+                    if r.status().is_success() {
+                        break;
+                    }
+                }
+                assert!(start.elapsed() < WAIT, "chromedriver did not answer");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            driver
+        }
+    }
+
+    impl Drop for Chromedriver {
+        fn drop(&mut self) {
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stderr(Stdio::null())
+                .status();
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    async fn phone(driver: &Chromedriver, profile: &Path) -> Client {
+        let args = [
+            "--headless".to_string(),
+            "--no-sandbox".to_string(),
+            "--disable-gpu".to_string(),
+            "--no-first-run".to_string(),
+            "--disable-background-networking".to_string(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        let caps = json!({ "goog:chromeOptions": { "binary": CHROMIUM, "args": args,
+            "mobileEmulation": { "deviceMetrics": { "width": PHONE_WIDTH, "height": 844, "pixelRatio": 1.0 } } } });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .unwrap_or_else(|e| panic!("Chromium did not start through chromedriver: {e}"))
+    }
+
+    fn screenshot_dir() -> PathBuf {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        dir
+    }
+
+    async fn shot(c: &Client, name: &str) {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(name), png).unwrap();
+    }
+
+    async fn fits(c: &Client, what: &str) {
+        let v = c
+            .execute(
+                "return [window.innerWidth, document.documentElement.scrollWidth, \
+                 Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5).join(' ')]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let inner = v[0].as_i64().unwrap();
+        let scroll = v[1].as_i64().unwrap();
+        assert_eq!(inner, PHONE_WIDTH);
+        assert!(
+            scroll <= inner,
+            "{what} is {scroll} px wide; too wide: {}",
+            v[2]
+        );
+    }
+
+    async fn find(c: &Client, css: &str) -> Element {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+    }
+
+    async fn wait_for(c: &Client, css: &str, expected: &str) -> Element {
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("expected {expected} ({css}): {e}"))
+    }
+
+    async fn sign_in(c: &Client, base: &str, user: &str) {
+        c.goto(&format!("{base}/login")).await.unwrap();
+        find(c, "#username").await.send_keys(user).await.unwrap();
+        find(c, "#password")
+            .await
+            .send_keys(demo_password(user))
+            .await
+            .unwrap();
+        find(c, "#signin").await.click().await.unwrap();
+        wait_for(c, "header .who", "signed in").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn township_nurse_files_and_expert_answers_at_390px() {
+        let driver = Chromedriver::start().await;
+        let app = spawn_app(Backend::Sqlite).await;
+        let (p1, p2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let nurse = phone(&driver, p1.path()).await;
+        let expert = phone(&driver, p2.path()).await;
+        let run = tokio::spawn(scenario(nurse.clone(), expert.clone(), app.base.clone())).await;
+        if run.is_err() {
+            for (c, name) in [
+                (&nurse, "consult-failure-nurse.png"),
+                (&expert, "consult-failure-expert.png"),
+            ] {
+                if let Ok(png) = c.screenshot().await {
+                    let _ = std::fs::write(screenshot_dir().join(name), png);
+                }
+            }
+        }
+        let _ = nurse.close().await;
+        let _ = expert.close().await;
+        drop(driver);
+        if let Err(e) = run {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+
+    async fn scenario(n: Client, e: Client, base: String) {
+        sign_in(&n, &base, "nurse").await;
+        n.goto(&format!("{base}/consult/new?q=zs")).await.unwrap();
+        wait_for(&n, "#case-form", "the case form").await;
+        find(&n, "#patient_id")
+            .await
+            .select_by_value(super::NURSE_PATIENT)
+            .await
+            .unwrap();
+        find(&n, "#target_kind")
+            .await
+            .select_by_value("department")
+            .await
+            .unwrap();
+        find(&n, "#target_code")
+            .await
+            .select_by_value("RH-BJ-PUMCH-CAR")
+            .await
+            .unwrap();
+        find(&n, "#urgency")
+            .await
+            .select_by_value("urgent")
+            .await
+            .unwrap();
+        find(&n, "#complaint")
+            .await
+            .send_keys("活动后胸闷气短2周，夜间不能平卧")
+            .await
+            .unwrap();
+        find(&n, "#question")
+            .await
+            .send_keys("是否为心力衰竭？需要上转吗？")
+            .await
+            .unwrap();
+        fits(&n, "the case form").await;
+        shot(&n, "consult-1-form-390.png").await;
+        find(&n, "#file-case").await.click().await.unwrap();
+        let status = wait_for(&n, "#case-status", "the case filed").await;
+        assert!(status.text().await.unwrap().contains("待接收"));
+        let case_url = n.current_url().await.unwrap();
+        fits(&n, "the filed case").await;
+        shot(&n, "consult-2-filed-390.png").await;
+
+        sign_in(&e, &base, "expert").await;
+        e.goto(&format!("{base}/consult")).await.unwrap();
+        let inbox = wait_for(&e, "#to-accept", "the expert's inbox").await;
+        assert!(inbox.text().await.unwrap().contains("张三"));
+        fits(&e, "the expert's inbox").await;
+        shot(&e, "consult-3-inbox-390.png").await;
+        e.goto(case_url.as_str()).await.unwrap();
+        wait_for(&e, "#accept", "the accept button")
+            .await
+            .click()
+            .await
+            .unwrap();
+        let impression = wait_for(&e, "#impression-input", "the answer form").await;
+        impression
+            .send_keys("射血分数保留的心力衰竭可能")
+            .await
+            .unwrap();
+        find(&e, "#recommendations")
+            .await
+            .send_keys("完善心脏超声和BNP；利尿剂减轻水肿；一周内上转县医院")
+            .await
+            .unwrap();
+        fits(&e, "the answer form").await;
+        shot(&e, "consult-4-answer-390.png").await;
+        find(&e, "#answer").await.click().await.unwrap();
+        wait_for(&e, "#opinion", "the opinion shown").await;
+
+        n.goto(case_url.as_str()).await.unwrap();
+        let opinion = wait_for(&n, "#impression", "the answer at the nurse's").await;
+        assert!(opinion
+            .text()
+            .await
+            .unwrap()
+            .contains("射血分数保留的心力衰竭可能"));
+        wait_for(&n, "#acknowledge", "the acknowledge button").await;
+        fits(&n, "the answered case").await;
+        shot(&n, "consult-5-answered-390.png").await;
+        for (path, name) in [
+            ("/consult", "consult-inbox-nurse-390.png"),
+            ("/consult/referrals", "consult-referrals-390.png"),
+            ("/consult?lang=ug", "consult-inbox-ug-390.png"),
+        ] {
+            n.goto(&format!("{base}{path}")).await.unwrap();
+            wait_for(&n, "main h1", path).await;
+            fits(&n, path).await;
+            shot(&n, name).await;
+        }
+    }
+}
