@@ -87,7 +87,7 @@ const EXTRA: &[Node] = &[
     ),
 ];
 
-fn demo_user(
+pub fn demo_user(
     username: &str,
     scope_code: Option<&str>,
     path: Option<String>,
@@ -111,7 +111,7 @@ fn demo_user(
     }
 }
 
-const ALL: &[&str] = &[
+pub const ALL: &[&str] = &[
     "registry.patients.read",
     "consult.request",
     "consult.answer",

@@ -6,8 +6,9 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api;
+pub mod bench;
 pub mod demo;
-mod demo_data;
+pub mod demo_data;
 pub mod domain;
 mod fhir;
 mod referrals;
