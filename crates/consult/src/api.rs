@@ -11,11 +11,12 @@ use tianshan_platform::{ApiRouter, AppError, Platform};
 use utoipa::IntoParams;
 use utoipa_axum::routes;
 
+use crate::attachments;
 use crate::domain::CaseInput;
 use crate::referrals::{self, ReferralInput, ReferralStep, ReferralView};
 use crate::reports::{self, Measures};
 use crate::service::{self, CaseDetail, CaseView, Inbox, PairingInput, StepInput, TargetSetting};
-use crate::store::Pairing;
+use crate::store::{AttachmentMeta, Pairing};
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
@@ -29,6 +30,52 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(get_pairings, add_pairing))
         .routes(routes!(measures))
         .routes(routes!(export))
+        .merge(
+            ApiRouter::new()
+                .routes(routes!(add_attachment))
+                .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024)),
+        )
+        .routes(routes!(get_attachment))
+}
+
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AttachParams {
+    /// The file's name, as shown on the case.
+    name: Option<String>,
+}
+
+/// Attach a file to a case (the request body is the file). JPEG, PNG, PDF or DICOM, detected
+/// from the content (the Content-Type sent is not trusted); at most 4 MB. 422 for another type,
+/// an empty or oversized file; 409 once the case is closed.
+#[utoipa::path(post, path = "/api/v1/consult/cases/{id}/attachments", tag = "consult",
+    params(("id" = String, Path, description = "Case id"), AttachParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = AttachmentMeta), (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+async fn add_attachment(
+    State(st): State<Platform>,
+    who: Principal,
+    Path(id): Path<String>,
+    Query(p): Query<AttachParams>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let m = attachments::attach(&st, &who, &id, p.name.as_deref().unwrap_or(""), &body).await?;
+    Ok((StatusCode::CREATED, Json(m)).into_response())
+}
+
+/// One attachment of a case, as a download (audited).
+#[utoipa::path(get, path = "/api/v1/consult/cases/{id}/attachments/{attachment}", tag = "consult",
+    params(("id" = String, Path, description = "Case id"), ("attachment" = String, Path, description = "Attachment id")),
+    responses((status = 200, description = "The file"), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]
+async fn get_attachment(
+    State(st): State<Platform>,
+    who: Principal,
+    Path((id, attachment)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (m, bytes) = attachments::open(&st, &who, &id, &attachment).await?;
+    Ok(attachments::response(&m, bytes))
 }
 
 /// What waits for the caller: cases to accept, to answer, waiting on the caller's side, the

@@ -354,6 +354,25 @@ pub fn clock(filed: OffsetDateTime, target_minutes: i64) -> (OffsetDateTime, Off
     (half, due)
 }
 
+/// Largest attachment accepted.
+pub const MAX_ATTACHMENT: usize = 4 * 1024 * 1024;
+
+/// The type of an attachment, from its first bytes (what the sender claims is not trusted):
+/// JPEG, PNG, PDF or DICOM (the `DICM` mark after the 128-byte preamble).
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.get(128..132) == Some(b"DICM") {
+        Some("application/dicom")
+    } else {
+        None
+    }
+}
+
 /// Rating from 1 to 5, or none.
 pub fn rating(v: Option<i64>) -> Result<Option<i64>, Vec<FieldError>> {
     match v {
@@ -434,6 +453,17 @@ mod tests {
         assert!(deidentify(true, false));
         assert!(!deidentify(true, true));
         assert!(!deidentify(false, false));
+    }
+
+    #[test]
+    fn attachments_are_typed_by_content() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(sniff(b"%PDF-1.7"), Some("application/pdf"));
+        let mut dcm = vec![0u8; 128];
+        dcm.extend_from_slice(b"DICM");
+        assert_eq!(sniff(&dcm), Some("application/dicom"));
+        assert_eq!(sniff(b"MZ\x90\x00 an exe named x.png"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api;
+mod attachments;
 pub mod bench;
 pub mod demo;
 pub mod demo_data;

@@ -116,10 +116,31 @@ CREATE INDEX consult_referrals_from ON consult_referrals(from_path, status);
 CREATE INDEX consult_referrals_to ON consult_referrals(to_path, status);
 "#;
 
+/// Attachments (JPEG, PNG, PDF, DICOM), type checked by content; the bytes are stored
+/// base64-encoded in the row so both backends keep them with the case and its backups.
+const ATTACHMENTS: &str = r#"
+CREATE TABLE consult_attachments (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL REFERENCES consult_cases(id),
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    data TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    added_by_name TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX consult_attachments_case ON consult_attachments(case_id, at);
+"#;
+
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration::same(
-        300,
-        "consult cases, threads, targets, pairings, referrals",
-        CASES,
-    )]
+    vec![
+        Migration::same(
+            300,
+            "consult cases, threads, targets, pairings, referrals",
+            CASES,
+        ),
+        Migration::same(301, "consult attachments", ATTACHMENTS),
+    ]
 }

@@ -145,6 +145,7 @@ pub struct CaseView {
 pub struct CaseDetail {
     pub case: CaseView,
     pub thread: Vec<MessageRow>,
+    pub attachments: Vec<store::AttachmentMeta>,
 }
 
 pub(crate) fn sides(who: &Principal, r: &CaseRow) -> Sides {
@@ -451,7 +452,11 @@ pub(crate) async fn notify(tx: &mut Tx, topic: &str, r: &CaseRow) -> Result<(), 
 }
 
 /// A case the caller may see, or NotFound (refusals of existing cases are audited).
-async fn visible_row(st: &Platform, who: &Principal, id: &str) -> Result<CaseRow, AppError> {
+pub(crate) async fn visible_row(
+    st: &Platform,
+    who: &Principal,
+    id: &str,
+) -> Result<CaseRow, AppError> {
     let Some(r) = store::get_case(&st.db, id).await? else {
         return Err(AppError::NotFound);
     };
@@ -485,7 +490,12 @@ pub async fn get(st: &Platform, who: &Principal, id: &str) -> Result<CaseDetail,
     )
     .await?;
     let thread = store::messages(&st.db, id).await?;
-    Ok(CaseDetail { case, thread })
+    let attachments = crate::attachments::list(st, id).await?;
+    Ok(CaseDetail {
+        case,
+        thread,
+        attachments,
+    })
 }
 
 /// One step of the workflow, as a form or JSON client sends it.

@@ -482,3 +482,65 @@ pub async fn referral_step(
     })?;
     Ok(n)
 }
+
+// ---- attachments ----
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct AttachmentMeta {
+    pub id: String,
+    pub case_id: String,
+    pub name: String,
+    /// Detected from the content: image/jpeg, image/png, application/pdf, application/dicom.
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub added_by: String,
+    pub added_by_name: String,
+    pub at: String,
+}
+
+const ATT_COLS: &str = "id, case_id, name, content_type, size, sha256, added_by, added_by_name, at";
+
+pub async fn insert_attachment(
+    tx: &mut Tx,
+    m: &AttachmentMeta,
+    data: &str,
+) -> Result<(), AppError> {
+    let sql = format!("INSERT INTO consult_attachments ({ATT_COLS}, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+    tx_exec!(
+        tx,
+        sqlx::query(&sql)
+            .bind(&m.id)
+            .bind(&m.case_id)
+            .bind(&m.name)
+            .bind(&m.content_type)
+            .bind(m.size)
+            .bind(&m.sha256)
+            .bind(&m.added_by)
+            .bind(&m.added_by_name)
+            .bind(&m.at)
+            .bind(data)
+    )?;
+    Ok(())
+}
+
+pub async fn attachments(db: &Db, case_id: &str) -> Result<Vec<AttachmentMeta>, AppError> {
+    let sql =
+        format!("SELECT {ATT_COLS} FROM consult_attachments WHERE case_id = $1 ORDER BY at, id");
+    Ok(
+        with_db!(db, pool => sqlx::query_as::<_, AttachmentMeta>(&sql).bind(case_id).fetch_all(pool).await)?,
+    )
+}
+
+pub async fn attachment_data(
+    db: &Db,
+    case_id: &str,
+    id: &str,
+) -> Result<Option<(AttachmentMeta, String)>, AppError> {
+    let sql = format!("SELECT {ATT_COLS} FROM consult_attachments WHERE case_id = $1 AND id = $2");
+    let meta = with_db!(db, pool => sqlx::query_as::<_, AttachmentMeta>(&sql).bind(case_id).bind(id).fetch_optional(pool).await)?;
+    let Some(meta) = meta else { return Ok(None) };
+    let data: String = with_db!(db, pool => sqlx::query_scalar("SELECT data FROM consult_attachments WHERE id = $1")
+        .bind(id).fetch_one(pool).await)?;
+    Ok(Some((meta, data)))
+}

@@ -32,6 +32,7 @@ pub fn routes() -> Router<Platform> {
         .route("/consult/referrals/{id}/steps", post(referral_step))
         .route("/consult/{id}", get(case_page))
         .route("/consult/{id}/steps", post(case_step))
+        .route("/consult/{id}/attachments/{attachment}", get(attachment))
 }
 
 /// A case in a list, labelled in the reader's language.
@@ -313,6 +314,7 @@ struct CasePage {
     line: CaseLine,
     from: String,
     thread: Vec<MessageLine>,
+    attachments: Vec<crate::store::AttachmentMeta>,
     can: Vec<&'static str>,
     error: String,
 }
@@ -363,6 +365,7 @@ async fn show_case(
     let page = CasePage {
         can: d.case.actions.iter().map(|s| s.as_str()).collect(),
         c: d.case,
+        attachments: d.attachments,
         line,
         from,
         thread,
@@ -412,6 +415,15 @@ async fn case_step(
         }
         Err(e) => Err(e),
     }
+}
+
+async fn attachment(
+    State(st): State<Platform>,
+    who: Principal,
+    Path((id, aid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (m, bytes) = crate::attachments::open(&st, &who, &id, &aid).await?;
+    Ok(crate::attachments::response(&m, bytes))
 }
 
 async fn export_csv(State(st): State<Platform>, who: Principal) -> Result<Response, AppError> {

@@ -947,3 +947,107 @@ mod browser {
         }
     }
 }
+
+/// Attachments: typed by content (a renamed program is refused whatever it claims), a size
+/// limit, nothing written on refusal, opened by the other side and audited, 404 outside.
+async fn attachments_checked_by_content(app: &TestApp) {
+    let (_, c) = file(app, "nurse", cardiology(NURSE_PATIENT)).await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let nurse = app.api("nurse").await;
+    let url = |name: &str| {
+        app.url(&format!(
+            "/api/v1/consult/cases/{id}/attachments?name={name}"
+        ))
+    };
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[7u8; 2000]);
+    let r = nurse
+        .post(url("ecg.png"))
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let meta: Value = r.json().await.unwrap();
+    assert_eq!(meta["content_type"], "image/png");
+    assert_eq!(meta["size"], 2008);
+    let r = nurse
+        .post(url("x-ray.png"))
+        .header("content-type", "image/png")
+        .body(b"MZ\x90\x00this is a program".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["fields"][0]["field"], "file");
+    assert!(e["error"]["fields"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("PDF"));
+    let mut big = b"%PDF-1.7\n".to_vec();
+    big.resize(4 * 1024 * 1024 + 1, b' ');
+    let r = nurse.post(url("big.pdf")).body(big).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    assert!(e["error"]["fields"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains('4'));
+    assert_eq!(
+        nurse
+            .post(url("empty.pdf"))
+            .body(Vec::new())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    let (_, d) = case(app, "expert", &id).await;
+    assert_eq!(d["case"]["status"], "filed");
+    assert_eq!(
+        d["attachments"].as_array().unwrap().len(),
+        1,
+        "refusals wrote nothing"
+    );
+    let aid = d["attachments"][0]["id"].as_str().unwrap();
+    let file_url = app.url(&format!("/api/v1/consult/cases/{id}/attachments/{aid}"));
+    let r = app.api("expert").await.get(&file_url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+    assert_eq!(
+        app.api("partner")
+            .await
+            .get(&file_url)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let f = tianshan_platform::audit::Filter {
+        patient_id: Some(NURSE_PATIENT.to_string()),
+        ..Default::default()
+    };
+    let entries = tianshan_platform::audit::list(&app.db, &f, 100)
+        .await
+        .unwrap();
+    assert!(entries.iter().any(|e| e.username == "expert"
+        && e.action == "read"
+        && e.entity_type == "ConsultAttachment"
+        && e.entity_id == aid));
+    // The page shows it and serves it to the signed-in side.
+    let b = app.browser("nurse").await;
+    let page = b.get(&format!("/consult/{id}")).await.text().await.unwrap();
+    assert!(page.contains("ecg.png"));
+    assert_eq!(
+        b.get(&format!("/consult/{id}/attachments/{aid}"))
+            .await
+            .status(),
+        200
+    );
+}
+both!(attachments_checked_by_content);
