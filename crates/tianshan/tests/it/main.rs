@@ -5,6 +5,7 @@
 mod architecture;
 mod browser;
 mod cli;
+mod consult;
 mod fhir_platform;
 mod forecast;
 mod helpers;

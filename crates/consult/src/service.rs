@@ -1,0 +1,954 @@
+//! Consultation cases: file, route, accept, decline, ask for information, answer, acknowledge,
+//! talk in the thread; inboxes, measures and the export. Who may see a case: the requesting
+//! side (clinicians whose subtree holds the requesting facility), the target side (the
+//! department, expert or partner it is addressed to) and coordinators over the requesting
+//! side; anyone else is answered NotFound (and the refusal audited).
+use serde::{Deserialize, Serialize};
+use tianshan_platform::audit::{Action, ActionDef, Event};
+use tianshan_platform::auth::Principal;
+use tianshan_platform::clock::{parse_timestamp, timestamp_text};
+use tianshan_platform::db::Tx;
+use tianshan_platform::scope::{builtin, Permission, PermissionDef};
+use tianshan_platform::{outbox, AppError, Msg, Platform};
+use tianshan_registry::facade;
+use utoipa::ToSchema;
+
+use crate::domain::{self, checkbox, CaseInput, Sides, Status, Step, TargetKind};
+use crate::store::{self, CaseRow, MessageRow};
+
+pub mod perms {
+    use tianshan_platform::scope::Permission;
+    /// File a case, answer questions about it, acknowledge the answer; send referrals.
+    pub const REQUEST: Permission = Permission("consult.request");
+    /// Accept, decline and answer cases addressed to one's department; receive referrals.
+    pub const ANSWER: Permission = Permission("consult.answer");
+    /// See every case of the scope with its clock, route, configure targets and pairings,
+    /// measures and exports.
+    pub const COORDINATE: Permission = Permission("consult.coordinate");
+}
+
+pub const FILE: Action = Action("consult.file");
+pub const STEP: Action = Action("consult.step");
+pub const ESCALATE: Action = Action("consult.escalate");
+pub const CONFIGURE: Action = Action("consult.configure");
+pub const REFERRAL: Action = Action("consult.referral");
+pub const ENTITY: &str = "ConsultCase";
+pub const REFERRAL_ENTITY: &str = "Referral";
+/// Most cases one list shows.
+pub const LIST_LIMIT: i64 = 200;
+
+pub fn permissions() -> Vec<PermissionDef> {
+    use builtin::*;
+    let def = |permission: Permission, label, default_roles| PermissionDef {
+        permission,
+        label,
+        default_roles,
+    };
+    vec![
+        def(
+            perms::REQUEST,
+            "perm.consult.request",
+            &[CLINICIAN, NURSE, COORDINATOR, PARTNER],
+        ),
+        def(perms::ANSWER, "perm.consult.answer", &[CLINICIAN, PARTNER]),
+        def(perms::COORDINATE, "perm.consult.coordinate", &[COORDINATOR]),
+    ]
+}
+
+pub fn actions() -> Vec<ActionDef> {
+    [
+        (FILE, "audit.act.consult.file"),
+        (STEP, "audit.act.consult.step"),
+        (ESCALATE, "audit.act.consult.escalate"),
+        (CONFIGURE, "audit.act.consult.configure"),
+        (REFERRAL, "audit.act.consult.referral"),
+    ]
+    .into_iter()
+    .map(|(action, label)| ActionDef { action, label })
+    .collect()
+}
+
+/// The patient as this viewer may see them. A partner abroad without the patient's PIPL
+/// consent sees sex and age only.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CasePatient {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub sex: String,
+    pub age: Option<i32>,
+    pub birth_date: Option<String>,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Summary {
+    pub complaint: String,
+    pub history: String,
+    pub examination: String,
+    pub investigations: String,
+    pub question: String,
+    pub translated_summary: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Opinion {
+    pub impression: String,
+    pub recommendations: String,
+    pub refer: bool,
+    pub follow_up: String,
+}
+
+/// A case as one viewer sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseView {
+    pub id: String,
+    pub status: Status,
+    pub kind: String,
+    pub urgency: String,
+    pub specialty: String,
+    pub language: String,
+    pub patient: CasePatient,
+    /// The target side sees no name, ID number, phone or birth date.
+    pub deidentified: bool,
+    pub pipl_consent: bool,
+    pub from_code: String,
+    pub requested_by: String,
+    pub requested_by_name: String,
+    pub target_kind: String,
+    /// Empty while no department is routed (the coordinator's queue).
+    pub target_code: String,
+    pub target_expert: String,
+    pub assignee: String,
+    pub assignee_name: String,
+    pub summary: Summary,
+    pub opinion: Option<Opinion>,
+    pub rating: Option<i64>,
+    pub filed_at: String,
+    pub due_at: String,
+    pub accepted_at: Option<String>,
+    pub answered_at: Option<String>,
+    pub acknowledged_at: Option<String>,
+    pub escalated_at: Option<String>,
+    /// The clock stands still while the expert waits for information.
+    pub paused: bool,
+    pub overdue: bool,
+    /// Minutes until the target (negative: overdue); frozen while paused; none once answered.
+    pub minutes_left: Option<i64>,
+    /// requester, target or coordinator.
+    pub side: &'static str,
+    /// Steps the viewer may take now.
+    pub actions: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseDetail {
+    pub case: CaseView,
+    pub thread: Vec<MessageRow>,
+    pub attachments: Vec<store::AttachmentMeta>,
+}
+
+pub(crate) fn sides(who: &Principal, r: &CaseRow) -> Sides {
+    let s = &who.scope;
+    Sides {
+        requester: s.subtree
+            && s.covers(&r.from_path)
+            && (who.can(perms::REQUEST) || who.can(perms::COORDINATE)),
+        target: who.can(perms::ANSWER) && !r.target_path.is_empty() && s.covers(&r.target_path),
+        coordinator: who.can(perms::COORDINATE) && s.subtree && s.covers(&r.from_path),
+        assignee: !r.assignee.is_empty() && r.assignee == who.username,
+    }
+}
+
+fn visible(s: Sides) -> bool {
+    s.requester || s.target || s.coordinator
+}
+
+fn status_of(r: &CaseRow) -> Result<Status, AppError> {
+    Status::parse(&r.status).ok_or_else(|| AppError::Internal(format!("case status {}", r.status)))
+}
+
+fn minutes_between(a: &str, b: time::OffsetDateTime) -> Option<i64> {
+    parse_timestamp(a).map(|t| (t - b).whole_minutes())
+}
+
+pub(crate) fn view(
+    st: &Platform,
+    who: &Principal,
+    r: CaseRow,
+) -> Result<Option<CaseView>, AppError> {
+    let s = sides(who, &r);
+    if !visible(s) {
+        return Ok(None);
+    }
+    let status = status_of(&r)?;
+    let now = st.clock.now();
+    let identified = !(r.deidentified == 1 && !s.requester && !s.coordinator);
+    let age = r
+        .p_birth_date
+        .as_deref()
+        .and_then(|b| domain::age_on(b, now.date()));
+    let paused = r.paused_at.is_some();
+    let minutes_left = match status {
+        Status::Filed | Status::Accepted => minutes_between(&r.due_at, now),
+        Status::InfoRequested => r
+            .paused_at
+            .as_deref()
+            .and_then(parse_timestamp)
+            .and_then(|p| minutes_between(&r.due_at, p)),
+        _ => None,
+    };
+    let overdue = minutes_left.is_some_and(|m| m < 0)
+        || r.answered_at
+            .as_deref()
+            .is_some_and(|a| a > r.due_at.as_str());
+    let side = if s.requester {
+        "requester"
+    } else if s.target {
+        "target"
+    } else {
+        "coordinator"
+    };
+    Ok(Some(CaseView {
+        patient: CasePatient {
+            id: identified.then(|| r.patient_id.clone()),
+            name: identified.then(|| r.p_name.clone()),
+            sex: r.p_sex.clone(),
+            age,
+            birth_date: if identified {
+                r.p_birth_date.clone()
+            } else {
+                None
+            },
+            id_number: identified
+                .then(|| r.p_id_number.clone())
+                .filter(|v| !v.is_empty()),
+            phone: identified
+                .then(|| r.p_phone.clone())
+                .filter(|v| !v.is_empty()),
+        },
+        status,
+        deidentified: r.deidentified == 1,
+        pipl_consent: r.pipl_consent == 1,
+        summary: Summary {
+            complaint: r.complaint,
+            history: r.history,
+            examination: r.examination,
+            investigations: r.investigations,
+            question: r.question,
+            translated_summary: r.translated_summary,
+        },
+        opinion: r.answered_at.is_some().then_some(Opinion {
+            impression: r.impression,
+            recommendations: r.recommendations,
+            refer: r.refer == 1,
+            follow_up: r.follow_up,
+        }),
+        actions: domain::allowed(status, s),
+        side,
+        paused,
+        overdue,
+        minutes_left,
+        id: r.id,
+        kind: r.kind,
+        urgency: r.urgency,
+        specialty: r.specialty,
+        language: r.language,
+        from_code: r.from_code,
+        requested_by: r.requested_by_username,
+        requested_by_name: r.requested_by_name,
+        target_kind: r.target_kind,
+        target_code: r.target_code,
+        target_expert: r.target_expert,
+        assignee: r.assignee,
+        assignee_name: r.assignee_name,
+        rating: r.rating,
+        filed_at: r.filed_at,
+        due_at: r.due_at,
+        accepted_at: r.accepted_at,
+        answered_at: r.answered_at,
+        acknowledged_at: r.acknowledged_at,
+        escalated_at: r.escalated_at,
+    }))
+}
+
+/// Is this organisation (or the root it hangs from) an international partner?
+async fn abroad(st: &Platform, org: &facade::OrgInfo) -> Result<bool, AppError> {
+    if org.kind == "partner" {
+        return Ok(true);
+    }
+    match org.lineage().first() {
+        Some(root) if *root != org.code => Ok(facade::org(st, root)
+            .await?
+            .is_some_and(|o| o.kind == "partner")),
+        _ => Ok(false),
+    }
+}
+
+/// The department a pool case goes to: the pairing of the requesting side (nearest first) for
+/// the specialty, skipping departments that declined it. None: the coordinator routes it.
+async fn route_for(
+    st: &Platform,
+    from_path: &str,
+    specialty: &str,
+    declined: &[String],
+) -> Result<Option<(String, String)>, AppError> {
+    let mut ps: Vec<store::Pairing> = store::pairings(&st.db)
+        .await?
+        .into_iter()
+        .filter(|p| from_path.starts_with(&p.local_path))
+        .filter(|p| p.specialty.is_empty() || p.specialty.eq_ignore_ascii_case(specialty))
+        .filter(|p| !declined.contains(&p.remote_code))
+        .collect();
+    ps.sort_by_key(|p| std::cmp::Reverse(p.local_path.len()));
+    Ok(ps
+        .into_iter()
+        .next()
+        .map(|p| (p.remote_code, p.remote_path)))
+}
+
+/// File a case about a patient the caller may see.
+pub async fn file(st: &Platform, who: &Principal, input: &CaseInput) -> Result<CaseView, AppError> {
+    who.require(perms::REQUEST)?;
+    let d = input.validate().map_err(AppError::Invalid)?;
+    let p = match facade::patient(st, who, input.patient_id.trim()).await {
+        Ok(p) => p,
+        Err(AppError::NotFound) => {
+            return Err(AppError::invalid(
+                "patient_id",
+                Msg::new("consult.err.patient"),
+            ))
+        }
+        Err(e) => return Err(e),
+    };
+    let from_code = who.scope_code.clone().unwrap_or(p.org_code.clone());
+    let from = facade::org(st, &from_code)
+        .await?
+        .ok_or_else(|| AppError::invalid("patient_id", Msg::new("consult.err.patient")))?;
+    let (target_code, target_path, is_abroad) = if d.target_kind == TargetKind::Pool {
+        match route_for(st, &from.path, &d.specialty, &[]).await? {
+            Some((c, path)) => {
+                let o = facade::org(st, &c).await?;
+                let ab = match &o {
+                    Some(o) => abroad(st, o).await?,
+                    None => false,
+                };
+                (c, path, ab)
+            }
+            None => (String::new(), String::new(), false),
+        }
+    } else {
+        let Some(o) = facade::org(st, &d.target_code).await? else {
+            return Err(AppError::invalid(
+                "target_code",
+                Msg::new("consult.err.target_unknown").arg("code", d.target_code.clone()),
+            ));
+        };
+        let ab = abroad(st, &o).await?;
+        if (d.target_kind == TargetKind::Partner) != ab || o.path == from.path {
+            return Err(AppError::invalid(
+                "target_code",
+                Msg::new("consult.err.target_kind"),
+            ));
+        }
+        (o.code, o.path, ab)
+    };
+    let minutes = store::target_minutes(&st.db, d.urgency.as_str()).await?;
+    let now = st.clock.now();
+    let (half, due) = domain::clock(now, minutes);
+    let now_text = timestamp_text(now);
+    let row = CaseRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        patient_id: p.id.clone(),
+        p_name: p.full_name.clone(),
+        p_sex: p.sex.clone(),
+        p_birth_date: p.birth_date.clone(),
+        p_id_number: p.id_number.clone().unwrap_or_default(),
+        p_phone: p.phone.clone(),
+        kind: d.kind.as_str().into(),
+        urgency: d.urgency.as_str().into(),
+        specialty: d.specialty.clone(),
+        status: Status::Filed.as_str().into(),
+        from_code: from.code.clone(),
+        from_path: from.path.clone(),
+        requested_by: who.user_id.clone(),
+        requested_by_username: who.username.clone(),
+        requested_by_name: who.display_name.clone(),
+        target_kind: d.target_kind.as_str().into(),
+        target_code,
+        target_path,
+        target_expert: d.target_expert.clone(),
+        assignee: String::new(),
+        assignee_name: String::new(),
+        language: d.language.clone(),
+        translated_summary: d.translated_summary.clone(),
+        deidentified: domain::deidentify(is_abroad, d.pipl_consent) as i64,
+        pipl_consent: d.pipl_consent as i64,
+        complaint: d.complaint,
+        history: d.history,
+        examination: d.examination,
+        investigations: d.investigations,
+        question: d.question,
+        impression: String::new(),
+        recommendations: String::new(),
+        refer: 0,
+        follow_up: String::new(),
+        rating: None,
+        filed_at: now_text.clone(),
+        half_at: timestamp_text(half),
+        due_at: timestamp_text(due),
+        accepted_at: None,
+        answered_at: None,
+        acknowledged_at: None,
+        paused_at: None,
+        escalated_at: None,
+        updated_at: now_text,
+    };
+    let (who2, r) = (who.clone(), row.clone());
+    st.write(move |tx| {
+        Box::pin(async move {
+            store::insert_case(tx, &r).await?;
+            store::add_message(
+                tx,
+                &r.id,
+                &who2.username,
+                &who2.display_name,
+                "requester",
+                "file",
+                "",
+            )
+            .await?;
+            let detail = format!(
+                "{} {} to {} {}",
+                r.kind, r.urgency, r.target_kind, r.target_code
+            );
+            tx.record(
+                &who2,
+                Event::new(FILE, ENTITY, &r.id)
+                    .patient(&r.patient_id)
+                    .detail(&detail),
+            );
+            notify(tx, "consult.filed", &r).await?;
+            Ok(())
+        })
+    })
+    .await?;
+    view(st, who, row)?.ok_or(AppError::NotFound)
+}
+
+/// A notification through the outbox (SMS or WeChat gateway): points at the case, carries no
+/// patient data.
+pub(crate) async fn notify(tx: &mut Tx, topic: &str, r: &CaseRow) -> Result<(), AppError> {
+    outbox::enqueue(
+        tx,
+        topic,
+        &serde_json::json!({
+            "case": r.id, "urgency": r.urgency, "from": r.from_code, "target": r.target_code,
+            "href": format!("/consult/{}", r.id),
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A case the caller may see, or NotFound (refusals of existing cases are audited).
+pub(crate) async fn visible_row(
+    st: &Platform,
+    who: &Principal,
+    id: &str,
+) -> Result<CaseRow, AppError> {
+    let Some(r) = store::get_case(&st.db, id).await? else {
+        return Err(AppError::NotFound);
+    };
+    if !visible(sides(who, &r)) {
+        st.audit(
+            who,
+            Event::new(Action::REFUSED, ENTITY, id)
+                .patient(&r.patient_id)
+                .detail("outside both sides of the case"),
+        )
+        .await?;
+        return Err(AppError::NotFound);
+    }
+    Ok(r)
+}
+
+/// One case with its thread (audited as a read).
+pub async fn get(st: &Platform, who: &Principal, id: &str) -> Result<CaseDetail, AppError> {
+    if !who.can(perms::REQUEST) && !who.can(perms::ANSWER) && !who.can(perms::COORDINATE) {
+        return Err(AppError::Forbidden);
+    }
+    let r = visible_row(st, who, id).await?;
+    let pid = r.patient_id.clone();
+    let case = view(st, who, r)?.ok_or(AppError::NotFound)?;
+    let detail = format!("case opened ({})", case.side);
+    st.audit(
+        who,
+        Event::new(Action::READ, ENTITY, id)
+            .patient(&pid)
+            .detail(&detail),
+    )
+    .await?;
+    let thread = store::messages(&st.db, id).await?;
+    let attachments = crate::attachments::list(st, id).await?;
+    Ok(CaseDetail {
+        case,
+        thread,
+        attachments,
+    })
+}
+
+/// One step of the workflow, as a form or JSON client sends it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct StepInput {
+    /// accept, decline, request_info, provide_info, answer, acknowledge, message, route.
+    pub step: String,
+    /// The decline's reason, the question, the information, the message (required for those).
+    #[serde(default)]
+    pub text: String,
+    /// Answer: the impression (required).
+    #[serde(default)]
+    pub impression: String,
+    #[serde(default)]
+    pub recommendations: String,
+    /// Answer: whether the patient should be referred.
+    #[serde(default, deserialize_with = "checkbox")]
+    pub refer: bool,
+    #[serde(default)]
+    pub follow_up: String,
+    /// Acknowledge: 1–5, optional.
+    #[serde(default, deserialize_with = "opt_int")]
+    #[schema(value_type = Option<i64>)]
+    pub rating: Option<i64>,
+    /// Route: the department, rear hospital or partner to send the case to.
+    #[serde(default)]
+    pub target_code: String,
+}
+
+fn opt_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        I(i64),
+        S(String),
+        Nil(()),
+    }
+    Ok(match Option::<N>::deserialize(d)? {
+        Some(N::I(i)) => Some(i),
+        Some(N::S(s)) if s.trim().is_empty() => None,
+        Some(N::S(s)) => Some(s.trim().parse().unwrap_or(0)),
+        _ => None,
+    })
+}
+
+fn side_label(s: Sides) -> &'static str {
+    if s.target {
+        "target"
+    } else if s.requester {
+        "requester"
+    } else {
+        "coordinator"
+    }
+}
+
+/// Take one step. Refusals: 404 outside the case, 409 when the step is not open to the caller
+/// now (or someone moved the case first), 422 for missing text.
+pub async fn step(
+    st: &Platform,
+    who: &Principal,
+    id: &str,
+    input: &StepInput,
+) -> Result<CaseView, AppError> {
+    let r = visible_row(st, who, id).await?;
+    let s = sides(who, &r);
+    let Some(step) = Step::parse(input.step.trim()) else {
+        return Err(AppError::invalid("step", Msg::new("consult.err.choice")));
+    };
+    let status = status_of(&r)?;
+    let Some(next) = domain::next(status, step, s) else {
+        return Err(AppError::Conflict(Msg::new("consult.err.step")));
+    };
+    let now = st.clock.now();
+    let now_text = timestamp_text(now);
+    let text = match step {
+        Step::Decline | Step::RequestInfo | Step::ProvideInfo | Step::Message => {
+            domain::step_text("text", &input.text).map_err(AppError::Invalid)?
+        }
+        _ => input.text.trim().to_string(),
+    };
+    let rating = domain::rating(input.rating).map_err(AppError::Invalid)?;
+    let impression = if step == Step::Answer {
+        domain::step_text("impression", &input.impression).map_err(AppError::Invalid)?
+    } else {
+        String::new()
+    };
+    // Where a declined (or coordinator-routed) case goes next.
+    let mut new_target: Option<(String, String, String, bool)> = None;
+    if step == Step::Decline {
+        let mut declined = store::declined(&st.db, id).await?;
+        declined.push(r.target_code.clone());
+        new_target = Some(
+            match route_for(st, &r.from_path, &r.specialty, &declined).await? {
+                Some((c, p)) => {
+                    let ab = match facade::org(st, &c).await? {
+                        Some(o) => abroad(st, &o).await?,
+                        None => false,
+                    };
+                    ("pool".to_string(), c, p, ab)
+                }
+                None => ("pool".to_string(), String::new(), String::new(), false),
+            },
+        );
+    }
+    if step == Step::Route {
+        let code = input.target_code.trim();
+        let Some(o) = facade::org(st, code).await?.filter(|_| !code.is_empty()) else {
+            return Err(AppError::invalid(
+                "target_code",
+                Msg::new("consult.err.target_unknown").arg("code", code.to_string()),
+            ));
+        };
+        let ab = abroad(st, &o).await?;
+        let kind = if ab { "partner" } else { "department" };
+        new_target = Some((kind.to_string(), o.code, o.path, ab));
+    }
+    // Information given: the clock resumes, moved on by the time it stood still.
+    let resumed = if step == Step::ProvideInfo {
+        let paused = r
+            .paused_at
+            .as_deref()
+            .and_then(parse_timestamp)
+            .unwrap_or(now);
+        let waited = now - paused;
+        let shift = |t: &str| {
+            parse_timestamp(t)
+                .map(|t| timestamp_text(t + waited))
+                .unwrap_or_else(|| t.to_string())
+        };
+        Some((shift(&r.due_at), shift(&r.half_at)))
+    } else {
+        None
+    };
+    let (who2, r2, inp) = (who.clone(), r.clone(), input.clone());
+    let side = side_label(s);
+    st.write(move |tx| {
+        Box::pin(async move {
+            let (id, expect, to) = (r2.id.as_str(), r2.status.as_str(), next.as_str());
+            let n = match step {
+                Step::Accept => {
+                    store::set_status(
+                        tx,
+                        id,
+                        expect,
+                        to,
+                        &["accepted_at", "assignee", "assignee_name"],
+                        &[
+                            now_text.clone(),
+                            who2.username.clone(),
+                            who2.display_name.clone(),
+                        ],
+                    )
+                    .await?
+                }
+                Step::Decline | Step::Route => {
+                    let (kind, code, path, ab) = new_target.clone().unwrap_or_default();
+                    if step == Step::Decline {
+                        store::add_decline(tx, id, &r2.target_code).await?;
+                    }
+                    let n = store::route(tx, id, expect, &kind, &code, &path).await?;
+                    let deid = domain::deidentify(ab, r2.pipl_consent == 1) as i64;
+                    tianshan_platform::tx_exec!(
+                        tx,
+                        sqlx::query("UPDATE consult_cases SET deidentified = $1 WHERE id = $2")
+                            .bind(deid)
+                            .bind(id)
+                    )?;
+                    n
+                }
+                Step::RequestInfo => {
+                    store::set_status(
+                        tx,
+                        id,
+                        expect,
+                        to,
+                        &["paused_at"],
+                        std::slice::from_ref(&now_text),
+                    )
+                    .await?
+                }
+                Step::ProvideInfo => {
+                    let n = store::set_status(tx, id, expect, to, &[], &[]).await?;
+                    if let Some((due, half)) = &resumed {
+                        store::clear_paused(tx, id, due, half).await?;
+                    }
+                    n
+                }
+                Step::Answer => {
+                    let n = store::set_status(
+                        tx,
+                        id,
+                        expect,
+                        to,
+                        &["answered_at", "impression", "recommendations", "follow_up"],
+                        &[
+                            now_text.clone(),
+                            impression.clone(),
+                            inp.recommendations.trim().to_string(),
+                            inp.follow_up.trim().to_string(),
+                        ],
+                    )
+                    .await?;
+                    store::set_numbers(tx, id, Some(inp.refer as i64), None).await?;
+                    n
+                }
+                Step::Acknowledge => {
+                    let n = store::set_status(
+                        tx,
+                        id,
+                        expect,
+                        to,
+                        &["acknowledged_at"],
+                        std::slice::from_ref(&now_text),
+                    )
+                    .await?;
+                    store::set_numbers(tx, id, None, rating).await?;
+                    n
+                }
+                Step::Message => 1,
+            };
+            if n == 0 {
+                return Err(AppError::Conflict(Msg::new("consult.err.moved")));
+            }
+            let body = match step {
+                Step::Answer => impression.clone(),
+                Step::Route => new_target.as_ref().map(|t| t.1.clone()).unwrap_or_default(),
+                _ => text.clone(),
+            };
+            store::add_message(
+                tx,
+                id,
+                &who2.username,
+                &who2.display_name,
+                side,
+                step.as_str(),
+                &body,
+            )
+            .await?;
+            let detail = format!("{} {} -> {}", step.as_str(), expect, to);
+            tx.record(
+                &who2,
+                Event::new(STEP, ENTITY, id)
+                    .patient(&r2.patient_id)
+                    .detail(&detail),
+            );
+            if matches!(step, Step::Answer | Step::RequestInfo) {
+                notify(tx, &format!("consult.{}", step.as_str()), &r2).await?;
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    let r = store::get_case(&st.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    match view(st, who, r)? {
+        Some(v) => Ok(v),
+        // Declined and sent elsewhere: the decliner no longer sees it.
+        None => Err(AppError::NotFound),
+    }
+}
+
+/// What waits for this user.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Inbox {
+    /// Addressed to my department, not yet accepted.
+    pub to_accept: Vec<CaseView>,
+    /// Accepted by me: to answer (or waiting for information).
+    pub to_answer: Vec<CaseView>,
+    /// My side's cases waiting on us: information asked, an answer to acknowledge.
+    pub waiting_on_me: Vec<CaseView>,
+    /// Cases I filed that are still open.
+    pub my_requests: Vec<CaseView>,
+    /// Coordinators: every open case of the scope, earliest clock first.
+    pub coordinator: Vec<CaseView>,
+}
+
+pub async fn inbox(st: &Platform, who: &Principal) -> Result<Inbox, AppError> {
+    let (req, ans, coord) = (
+        who.can(perms::REQUEST),
+        who.can(perms::ANSWER),
+        who.can(perms::COORDINATE),
+    );
+    if !req && !ans && !coord {
+        return Err(AppError::Forbidden);
+    }
+    let mut inbox = Inbox::default();
+    let mut shown: Vec<String> = Vec::new();
+    if ans {
+        for r in store::open_cases(&st.db, store::Side::Target(&who.scope), LIST_LIMIT).await? {
+            let Some(v) = view(st, who, r)? else { continue };
+            match v.status {
+                Status::Filed => inbox.to_accept.push(v),
+                Status::Accepted | Status::InfoRequested if v.assignee == who.username => {
+                    inbox.to_answer.push(v)
+                }
+                _ => continue,
+            }
+        }
+    }
+    if (req || coord) && who.scope.subtree {
+        for r in store::open_cases(&st.db, store::Side::Requester(&who.scope), LIST_LIMIT).await? {
+            let mine = r.requested_by == who.user_id;
+            let Some(v) = view(st, who, r)? else { continue };
+            if coord {
+                inbox.coordinator.push(v.clone());
+            }
+            if req {
+                match v.status {
+                    Status::InfoRequested | Status::Answered => inbox.waiting_on_me.push(v),
+                    _ if mine => inbox.my_requests.push(v),
+                    _ => {}
+                }
+            }
+        }
+    }
+    for v in inbox
+        .to_accept
+        .iter()
+        .chain(&inbox.to_answer)
+        .chain(&inbox.waiting_on_me)
+        .chain(&inbox.my_requests)
+        .chain(&inbox.coordinator)
+    {
+        if let Some(id) = &v.patient.id {
+            shown.push(id.clone());
+        }
+    }
+    shown.sort();
+    shown.dedup();
+    if !shown.is_empty() {
+        let detail = format!("consult inbox: {}", shown.join(" "));
+        st.audit(who, Event::new(Action::SEARCH, ENTITY, "").detail(&detail))
+            .await?;
+    }
+    Ok(inbox)
+}
+
+/// Response-time targets, in minutes, by urgency (and `referral`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TargetSetting {
+    pub urgency: String,
+    pub minutes: i64,
+}
+
+pub async fn targets(st: &Platform) -> Result<Vec<TargetSetting>, AppError> {
+    Ok(store::targets(&st.db)
+        .await?
+        .into_iter()
+        .map(|(urgency, minutes)| TargetSetting { urgency, minutes })
+        .collect())
+}
+
+/// An administrator or coordinator sets a response-time target (1 minute to 90 days).
+pub async fn set_target(
+    st: &Platform,
+    who: &Principal,
+    t: &TargetSetting,
+) -> Result<Vec<TargetSetting>, AppError> {
+    who.require(perms::COORDINATE)?;
+    let known = domain::Urgency::parse(&t.urgency).is_some() || t.urgency == "referral";
+    if !known {
+        return Err(AppError::invalid("urgency", Msg::new("consult.err.choice")));
+    }
+    if !(1..=129_600).contains(&t.minutes) {
+        return Err(AppError::invalid(
+            "minutes",
+            Msg::new("consult.err.minutes"),
+        ));
+    }
+    let (who2, t2) = (who.clone(), t.clone());
+    st.write(move |tx| {
+        Box::pin(async move {
+            store::set_target(tx, &t2.urgency, t2.minutes).await?;
+            let detail = format!("target {} = {} min", t2.urgency, t2.minutes);
+            tx.record(
+                &who2,
+                Event::new(CONFIGURE, "ConsultTarget", &t2.urgency).detail(&detail),
+            );
+            Ok(())
+        })
+    })
+    .await?;
+    targets(st).await
+}
+
+/// Pair a department (or facility) of the network with a rear-hospital department: pool
+/// cases of that specialty from under it go there first.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct PairingInput {
+    pub local_code: String,
+    pub remote_code: String,
+    #[serde(default)]
+    pub specialty: String,
+}
+
+pub async fn pairings(st: &Platform, who: &Principal) -> Result<Vec<store::Pairing>, AppError> {
+    who.require(perms::COORDINATE)?;
+    store::pairings(&st.db).await
+}
+
+pub async fn add_pairing(
+    st: &Platform,
+    who: &Principal,
+    p: &PairingInput,
+) -> Result<Vec<store::Pairing>, AppError> {
+    who.require(perms::COORDINATE)?;
+    let unknown = |field: &str, code: &str| {
+        AppError::invalid(
+            field,
+            Msg::new("consult.err.target_unknown").arg("code", code.to_string()),
+        )
+    };
+    let local = facade::org(st, p.local_code.trim())
+        .await?
+        .ok_or_else(|| unknown("local_code", &p.local_code))?;
+    let remote = facade::org(st, p.remote_code.trim())
+        .await?
+        .ok_or_else(|| unknown("remote_code", &p.remote_code))?;
+    let row = store::Pairing {
+        local_code: local.code,
+        local_path: local.path,
+        remote_code: remote.code,
+        remote_path: remote.path,
+        specialty: p.specialty.trim().to_string(),
+    };
+    let who2 = who.clone();
+    st.write(move |tx| {
+        Box::pin(async move {
+            store::add_pairing(tx, &row).await?;
+            let detail = format!("pair {} with {}", row.local_code, row.remote_code);
+            tx.record(
+                &who2,
+                Event::new(CONFIGURE, "ConsultPairing", &row.local_code).detail(&detail),
+            );
+            Ok(())
+        })
+    })
+    .await?;
+    store::pairings(&st.db).await
+}
+
+/// Every case the caller may see (the requesting and the target side of the scope), newest
+/// first, for FHIR searches; at most a thousand.
+pub async fn visible_cases(st: &Platform, who: &Principal) -> Result<Vec<CaseView>, AppError> {
+    if !who.can(perms::REQUEST) && !who.can(perms::ANSWER) && !who.can(perms::COORDINATE) {
+        return Err(AppError::Forbidden);
+    }
+    let mut out = Vec::new();
+    for r in store::cases_in(&st.db, &who.scope, 1000).await? {
+        if let Some(v) = view(st, who, r)? {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,542 @@
+//! Consultation pages: the inbox (what waits for me, with clocks), filing a case, the case
+//! page with its thread and the forms of each step, referrals. Light pages usable at 390 px.
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use tianshan_platform::auth::Principal;
+use tianshan_platform::i18n::Catalog;
+use tianshan_platform::web::{render, PageCtx, Shell};
+use tianshan_platform::{AppError, FieldError, Platform};
+use tianshan_registry::facade;
+
+use crate::domain::{CaseInput, Kind, TargetKind, Urgency};
+use crate::referrals::{self, ReferralInput, ReferralStep, ReferralView};
+use crate::service::{self, perms, CaseView, StepInput};
+use crate::store::MessageRow;
+
+pub fn routes() -> Router<Platform> {
+    Router::new()
+        .route("/consult", get(inbox_page).post(file_case))
+        .route("/consult/new", get(new_case_form))
+        .route("/consult/export.csv", get(export_csv))
+        .route(
+            "/consult/referrals",
+            get(referrals_page).post(create_referral),
+        )
+        .route("/consult/referrals/{id}/steps", post(referral_step))
+        .route("/consult/{id}", get(case_page))
+        .route("/consult/{id}/steps", post(case_step))
+        .route("/consult/{id}/attachments/{attachment}", get(attachment))
+}
+
+/// A case in a list, labelled in the reader's language.
+pub struct CaseLine {
+    pub id: String,
+    pub kind: String,
+    pub urgency: String,
+    pub urgency_code: String,
+    pub status: String,
+    pub status_code: &'static str,
+    pub patient: String,
+    pub target: String,
+    pub clock: String,
+    pub overdue: bool,
+    pub escalated: bool,
+}
+
+fn patient_label(t: &Catalog, v: &CaseView) -> String {
+    let sex = t.get(&format!("sex.{}", v.patient.sex)).to_string();
+    let age = v
+        .patient
+        .age
+        .map(|a| t.fmt("consult.age", &[("age", &a.to_string())]))
+        .unwrap_or_default();
+    match &v.patient.name {
+        Some(n) => format!("{n} · {sex} {age}"),
+        None => format!("{} · {sex} {age}", t.get("consult.deidentified")),
+    }
+}
+
+fn clock_label(t: &Catalog, v: &CaseView) -> String {
+    match v.minutes_left {
+        Some(m) if v.paused => t.fmt("consult.clock.paused", &[("time", &span(m))]),
+        Some(m) if m < 0 => t.fmt("consult.clock.overdue", &[("time", &span(-m))]),
+        Some(m) => t.fmt("consult.clock.left", &[("time", &span(m))]),
+        None => String::new(),
+    }
+}
+
+fn span(minutes: i64) -> String {
+    if minutes >= 1440 {
+        format!("{}d {}h", minutes / 1440, minutes % 1440 / 60)
+    } else {
+        format!("{}h {:02}m", minutes / 60, minutes % 60)
+    }
+}
+
+async fn names(
+    st: &Platform,
+    t: &Catalog,
+    codes: Vec<String>,
+) -> Result<HashMap<String, String>, AppError> {
+    let mut codes = codes;
+    codes.retain(|c| !c.is_empty());
+    codes.sort();
+    codes.dedup();
+    Ok(facade::orgs(st, &codes)
+        .await?
+        .into_iter()
+        .map(|o| (o.code.clone(), o.name(t.locale).to_string()))
+        .collect())
+}
+
+async fn lines(st: &Platform, t: &Catalog, views: &[CaseView]) -> Result<Vec<CaseLine>, AppError> {
+    let n = names(st, t, views.iter().map(|v| v.target_code.clone()).collect()).await?;
+    Ok(views
+        .iter()
+        .map(|v| CaseLine {
+            id: v.id.clone(),
+            kind: t.get(&format!("consult.kind.{}", v.kind)).to_string(),
+            urgency: t.get(&format!("consult.urgency.{}", v.urgency)).to_string(),
+            urgency_code: v.urgency.clone(),
+            status: t
+                .get(&format!("consult.status.{}", v.status.as_str()))
+                .to_string(),
+            status_code: v.status.as_str(),
+            patient: patient_label(t, v),
+            target: if v.target_code.is_empty() {
+                t.get("consult.target.unrouted").to_string()
+            } else {
+                n.get(&v.target_code)
+                    .cloned()
+                    .unwrap_or(v.target_code.clone())
+            },
+            clock: clock_label(t, v),
+            overdue: v.overdue,
+            escalated: v.escalated_at.is_some(),
+        })
+        .collect())
+}
+
+#[derive(Template)]
+#[template(path = "consult_inbox.html")]
+struct InboxPage {
+    shell: Shell,
+    can_file: bool,
+    coordinator: bool,
+    to_accept: Vec<CaseLine>,
+    to_answer: Vec<CaseLine>,
+    waiting: Vec<CaseLine>,
+    mine: Vec<CaseLine>,
+    all: Vec<CaseLine>,
+}
+
+async fn inbox_page(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+) -> Result<Response, AppError> {
+    let i = service::inbox(&st, &who).await?;
+    let t = &ctx.t;
+    let page = InboxPage {
+        can_file: who.can(perms::REQUEST),
+        coordinator: who.can(perms::COORDINATE),
+        to_accept: lines(&st, t, &i.to_accept).await?,
+        to_answer: lines(&st, t, &i.to_answer).await?,
+        waiting: lines(&st, t, &i.waiting_on_me).await?,
+        mine: lines(&st, t, &i.my_requests).await?,
+        all: lines(&st, t, &i.coordinator).await?,
+        shell: Shell::new(ctx, &st, Some(&who)),
+    };
+    render(&page)
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "consult_form.html")]
+struct CaseForm {
+    shell: Shell,
+    f: CaseInput,
+    q: String,
+    patients: Vec<Choice>,
+    kinds: Vec<Choice>,
+    urgencies: Vec<Choice>,
+    target_kinds: Vec<Choice>,
+    targets: Vec<Choice>,
+    errors: HashMap<String, String>,
+}
+
+impl CaseForm {
+    fn err(&self, field: &str) -> String {
+        self.errors.get(field).cloned().unwrap_or_default()
+    }
+}
+
+fn choices<T: Copy>(
+    t: &Catalog,
+    prefix: &str,
+    all: &[T],
+    code: fn(T) -> &'static str,
+) -> Vec<Choice> {
+    all.iter()
+        .map(|k| Choice {
+            value: code(*k).to_string(),
+            label: t.get(&format!("{prefix}.{}", code(*k))).to_string(),
+        })
+        .collect()
+}
+
+#[derive(Deserialize, Default)]
+struct NewQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    patient: String,
+}
+
+async fn form_page(
+    st: &Platform,
+    ctx: PageCtx,
+    who: &Principal,
+    f: CaseInput,
+    q: String,
+    errs: &[FieldError],
+) -> Result<Response, AppError> {
+    let t = &ctx.t;
+    let mut patients = Vec::new();
+    if !q.trim().is_empty() {
+        for p in facade::find_patients(st, who, &q, 20).await? {
+            patients.push(Choice {
+                label: format!(
+                    "{} · {} · {}",
+                    p.display_name(t.locale),
+                    t.get(&format!("sex.{}", p.sex)),
+                    p.birth_date.clone().unwrap_or_default()
+                ),
+                value: p.id,
+            });
+        }
+    }
+    let mut targets = Vec::new();
+    for o in facade::orgs_of_kind(
+        st,
+        &["rear_hospital", "partner", "department", "hospital"],
+        200,
+    )
+    .await?
+    {
+        targets.push(Choice {
+            label: o.name(t.locale).to_string(),
+            value: o.code,
+        });
+    }
+    let errors: HashMap<String, String> = errs
+        .iter()
+        .map(|e| (e.field.clone(), t.msg(&e.msg)))
+        .collect();
+    let failed = !errs.is_empty();
+    let page = CaseForm {
+        kinds: choices(t, "consult.kind", Kind::ALL, Kind::as_str),
+        urgencies: choices(t, "consult.urgency", Urgency::ALL, Urgency::as_str),
+        target_kinds: choices(
+            t,
+            "consult.target_kind",
+            TargetKind::ALL,
+            TargetKind::as_str,
+        ),
+        targets,
+        patients,
+        f,
+        q,
+        errors,
+        shell: Shell::new(ctx, st, Some(who)),
+    };
+    let mut resp = render(&page)?;
+    if failed {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+async fn new_case_form(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Query(q): Query<NewQuery>,
+) -> Result<Response, AppError> {
+    who.require(perms::REQUEST)?;
+    let f = CaseInput {
+        patient_id: q.patient,
+        kind: "opinion".into(),
+        urgency: "routine".into(),
+        target_kind: "pool".into(),
+        ..Default::default()
+    };
+    form_page(&st, ctx, &who, f, q.q, &[]).await
+}
+
+async fn file_case(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Form(f): Form<CaseInput>,
+) -> Result<Response, AppError> {
+    match service::file(&st, &who, &f).await {
+        Ok(v) => Ok(Redirect::to(&format!("/consult/{}", v.id)).into_response()),
+        Err(AppError::Invalid(errs)) => form_page(&st, ctx, &who, f, String::new(), &errs).await,
+        Err(e) => Err(e),
+    }
+}
+
+pub struct MessageLine {
+    pub at: String,
+    pub who: String,
+    pub side: String,
+    pub what: String,
+    pub body: String,
+}
+
+#[derive(Template)]
+#[template(path = "consult_case.html")]
+struct CasePage {
+    shell: Shell,
+    c: CaseView,
+    line: CaseLine,
+    from: String,
+    thread: Vec<MessageLine>,
+    attachments: Vec<crate::store::AttachmentMeta>,
+    can: Vec<&'static str>,
+    error: String,
+}
+
+impl CasePage {
+    fn may(&self, step: &str) -> bool {
+        self.can.contains(&step)
+    }
+}
+
+fn when(ts: &str) -> String {
+    ts.replace('T', " ").chars().take(16).collect()
+}
+
+async fn show_case(
+    st: &Platform,
+    ctx: PageCtx,
+    who: &Principal,
+    id: &str,
+    error: String,
+) -> Result<Response, AppError> {
+    let d = service::get(st, who, id).await?;
+    let t = &ctx.t;
+    let line = lines(st, t, std::slice::from_ref(&d.case))
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    let from = names(st, t, vec![d.case.from_code.clone()])
+        .await?
+        .remove(&d.case.from_code)
+        .unwrap_or_default();
+    let thread = d
+        .thread
+        .iter()
+        .map(|m: &MessageRow| MessageLine {
+            at: when(&m.at),
+            who: if m.author_name.is_empty() {
+                t.get("consult.side.system").to_string()
+            } else {
+                m.author_name.clone()
+            },
+            side: m.side.clone(),
+            what: t.get(&format!("consult.msg.{}", m.kind)).to_string(),
+            body: m.body.clone(),
+        })
+        .collect();
+    let failed = !error.is_empty();
+    let page = CasePage {
+        can: d.case.actions.iter().map(|s| s.as_str()).collect(),
+        c: d.case,
+        attachments: d.attachments,
+        line,
+        from,
+        thread,
+        error,
+        shell: Shell::new(ctx, st, Some(who)),
+    };
+    let mut resp = render(&page)?;
+    if failed {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+async fn case_page(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    show_case(&st, ctx, &who, &id, String::new()).await
+}
+
+async fn case_step(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Path(id): Path<String>,
+    Form(f): Form<StepInput>,
+) -> Result<Response, AppError> {
+    match service::step(&st, &who, &id, &f).await {
+        Ok(_) => Ok(Redirect::to(&format!("/consult/{id}")).into_response()),
+        // Declined and routed elsewhere: back to the inbox.
+        Err(AppError::NotFound) if f.step == "decline" => {
+            Ok(Redirect::to("/consult").into_response())
+        }
+        Err(AppError::Invalid(errs)) => {
+            let msg = errs
+                .iter()
+                .map(|e| ctx.t.msg(&e.msg))
+                .collect::<Vec<_>>()
+                .join(" ");
+            show_case(&st, ctx, &who, &id, msg).await
+        }
+        Err(AppError::Conflict(m)) => {
+            let msg = ctx.t.msg(&m);
+            show_case(&st, ctx, &who, &id, msg).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn attachment(
+    State(st): State<Platform>,
+    who: Principal,
+    Path((id, aid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (m, bytes) = crate::attachments::open(&st, &who, &id, &aid).await?;
+    Ok(crate::attachments::response(&m, bytes))
+}
+
+async fn export_csv(State(st): State<Platform>, who: Principal) -> Result<Response, AppError> {
+    crate::reports::export(&st, &who, false).await
+}
+
+pub struct ReferralLine {
+    pub r: ReferralView,
+    pub from: String,
+    pub to: String,
+    pub direction: String,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "consult_referrals.html")]
+struct ReferralsPage {
+    shell: Shell,
+    referrals: Vec<ReferralLine>,
+    error: String,
+}
+
+async fn show_referrals(
+    st: &Platform,
+    ctx: PageCtx,
+    who: &Principal,
+    error: String,
+) -> Result<Response, AppError> {
+    let list = referrals::list(st, who).await?;
+    let t = &ctx.t;
+    let n = names(
+        st,
+        t,
+        list.iter()
+            .flat_map(|r| [r.from_code.clone(), r.to_code.clone()])
+            .collect(),
+    )
+    .await?;
+    let name = |c: &str| n.get(c).cloned().unwrap_or(c.to_string());
+    let referrals = list
+        .into_iter()
+        .map(|r| ReferralLine {
+            from: name(&r.from_code),
+            to: name(&r.to_code),
+            direction: t
+                .get(&format!("consult.direction.{}", r.direction.as_str()))
+                .to_string(),
+            status: t
+                .get(&format!("consult.rstatus.{}", r.status.as_str()))
+                .to_string(),
+            r,
+        })
+        .collect();
+    let failed = !error.is_empty();
+    let mut resp = render(&ReferralsPage {
+        referrals,
+        error,
+        shell: Shell::new(ctx, st, Some(who)),
+    })?;
+    if failed {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+async fn referrals_page(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+) -> Result<Response, AppError> {
+    show_referrals(&st, ctx, &who, String::new()).await
+}
+
+fn messages(t: &Catalog, e: &AppError) -> Option<String> {
+    match e {
+        AppError::Invalid(errs) => Some(
+            errs.iter()
+                .map(|e| format!("{}: {}", e.field, t.msg(&e.msg)))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        AppError::Conflict(m) => Some(t.msg(m)),
+        _ => None,
+    }
+}
+
+async fn create_referral(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Form(f): Form<ReferralInput>,
+) -> Result<Response, AppError> {
+    match referrals::create(&st, &who, &f).await {
+        Ok(_) => Ok(Redirect::to("/consult/referrals").into_response()),
+        Err(e) => match messages(&ctx.t, &e) {
+            Some(msg) => show_referrals(&st, ctx, &who, msg).await,
+            None => Err(e),
+        },
+    }
+}
+
+async fn referral_step(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Path(id): Path<String>,
+    Form(f): Form<ReferralStep>,
+) -> Result<Response, AppError> {
+    match referrals::step(&st, &who, &id, &f).await {
+        Ok(_) => Ok(Redirect::to("/consult/referrals").into_response()),
+        Err(e) => match messages(&ctx.t, &e) {
+            Some(msg) => show_referrals(&st, ctx, &who, msg).await,
+            None => Err(e),
+        },
+    }
+}
