@@ -1,0 +1,434 @@
+//! The trauma network registry: one record carried from a township clinic to the regional
+//! centre, scope by the hospitals of the chain, scores computed by the server, bad input
+//! refused whole, indicators on a small data set computed by hand, review lists and marks.
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::{audit_for, TestApp};
+
+/// 张三 (born 1950-01-01), Tokkuzak town, the nurse's own township.
+const ZHANG_SAN: &str = "demo-0001";
+const NURSE_CLINIC: &str = "653121100-C01";
+const REGIONAL_CENTRE: &str = "653100-H01";
+
+async fn send(
+    app: &TestApp,
+    user: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let c = app.api(user).await;
+    let mut rq = c.request(method, app.url(path));
+    if let Some(b) = body {
+        rq = rq.json(&b);
+    }
+    let r = rq.send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> (u16, Value) {
+    send(app, user, reqwest::Method::POST, path, Some(body)).await
+}
+
+async fn get(app: &TestApp, user: &str, path: &str) -> (u16, Value) {
+    send(app, user, reqwest::Method::GET, path, None).await
+}
+
+fn fields(body: &Value) -> Vec<String> {
+    body["error"]["fields"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["field"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A patient brought to the township clinic, transferred to the regional centre, operated
+/// there: one record, both stays, seen by both sides and not by another prefecture.
+async fn transfer_keeps_one_record(app: &TestApp) {
+    let (s, rec) = post(
+        app,
+        "nurse",
+        "/api/v1/trauma/records",
+        json!({
+            "patient_id": ZHANG_SAN,
+            "mechanism": "road_traffic",
+            "injury_place": "G314 near Tokkuzak",
+            "injured_at": "2025-06-01T09:20",
+            "call_at": "2025-06-01T09:25",
+            "stays": [{"org_code": NURSE_CLINIC, "arrived_at": "2025-06-01T10:00"}],
+            "gcs_eye": 3, "gcs_verbal": 4, "gcs_motor": 6,
+            "sbp": 85, "rr": 24,
+            "injuries": [{"icd10": "S36.1"}, {"icd10": "S27.0"}]
+        }),
+    )
+    .await;
+    assert_eq!(s, 201, "{rec}");
+    let id = rec["id"].as_str().unwrap().to_string();
+    // computed, not typed: GCS 13 (code 4), SBP 85 (3), RR 24 (4) → 3.7472 + 2.1978 + 1.1632
+    assert_eq!(rec["gcs"], 13);
+    assert_eq!(rec["rts_e4"], 71082);
+    assert_eq!(rec["prehospital_min"], 35);
+    assert_eq!(rec["age_years"], 75);
+    assert_eq!(rec["injuries"][0]["source"], "icdpicr_roc_max_nis");
+    assert!(rec["iss"].as_i64().unwrap() > 0);
+    assert_eq!(rec["triss_model"], "MTOS_1995");
+
+    // the regional centre cannot see it yet
+    let (s, _) = get(app, "official", &format!("/api/v1/trauma/records/{id}")).await;
+    assert_eq!(s, 404);
+
+    let (s, rec) = post(
+        app,
+        "nurse",
+        &format!("/api/v1/trauma/records/{id}/transfer"),
+        json!({"version": 1, "org_code": REGIONAL_CENTRE,
+               "departed_at": "2025-06-01T10:30", "arrived_at": "2025-06-01T12:00"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{rec}");
+    assert_eq!(rec["transfer_min"], 90);
+    assert_eq!(rec["stays"].as_array().unwrap().len(), 2);
+
+    // the centre's doctor (Kashgar prefecture) completes it: operation 45 min after arrival
+    let (s, mut rec) = get(app, "doctor", &format!("/api/v1/trauma/records/{id}")).await;
+    assert_eq!(s, 200);
+    assert_eq!(rec["id"], id.as_str());
+    rec["operation_at"] = json!("2025-06-01T12:45");
+    rec["outcome_discharge"] = json!("alive");
+    let (s, rec) = send(
+        app,
+        "doctor",
+        reqwest::Method::PUT,
+        &format!("/api/v1/trauma/records/{id}"),
+        Some(rec),
+    )
+    .await;
+    assert_eq!(s, 200, "{rec}");
+    assert_eq!(rec["arrival_to_op_min"], 45);
+    assert_eq!(rec["operation_org_code"], REGIONAL_CENTRE);
+    assert_eq!(rec["first_org_code"], NURSE_CLINIC);
+    assert_eq!(rec["last_org_code"], REGIONAL_CENTRE);
+    assert_eq!(rec["version"], 3);
+    assert_eq!(rec["died"], 0);
+
+    // a stale version is refused
+    let (s, _) = post(
+        app,
+        "nurse",
+        &format!("/api/v1/trauma/records/{id}/transfer"),
+        json!({"version": 1, "org_code": REGIONAL_CENTRE,
+               "departed_at": "2025-06-02T10:30", "arrived_at": "2025-06-02T12:00"}),
+    )
+    .await;
+    assert_eq!(s, 409);
+
+    // one record for the patient, at both hospitals
+    for (user, org) in [("doctor", REGIONAL_CENTRE), ("nurse", NURSE_CLINIC)] {
+        let (s, list) = get(app, user, &format!("/api/v1/trauma/records?org={org}")).await;
+        assert_eq!(s, 200, "{list}");
+        let ids: Vec<&str> = list["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["patient_id"] == ZHANG_SAN)
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![id.as_str()], "{user}");
+    }
+    // another prefecture's official: 404; a partner holds no trauma permission: 403
+    let (s, _) = get(app, "official", &format!("/api/v1/trauma/records/{id}")).await;
+    assert_eq!(s, 404);
+    let (s, _) = get(app, "partner", "/api/v1/trauma/records").await;
+    assert_eq!(s, 403);
+    let (s, _) = get(app, "official", "/api/v1/trauma/records?org=653100").await;
+    assert_eq!(s, 422);
+
+    let audit = audit_for(app, ZHANG_SAN).await;
+    let acts: Vec<(&str, &str)> = audit.iter().map(|e| (e.0.as_str(), e.1.as_str())).collect();
+    assert!(acts.contains(&("nurse", "create")), "{acts:?}");
+    assert!(acts.contains(&("nurse", "update")), "{acts:?}");
+    assert!(acts.contains(&("doctor", "read")), "{acts:?}");
+    assert!(acts.contains(&("doctor", "update")), "{acts:?}");
+    assert!(acts.contains(&("official", "refused")), "{acts:?}");
+}
+both!(transfer_keeps_one_record);
+
+/// Times out of order, an impossible GCS, an unknown ICD-10 code, AIS without the licence:
+/// each refused with its field named, nothing saved.
+async fn bad_input_is_refused_whole(app: &TestApp) {
+    let good = json!({
+        "patient_id": ZHANG_SAN,
+        "mechanism": "fall",
+        "injured_at": "2025-06-01T09:20",
+        "stays": [{"org_code": NURSE_CLINIC, "arrived_at": "2025-06-01T10:00"}],
+        "gcs_eye": 4, "gcs_verbal": 5, "gcs_motor": 6,
+        "injuries": [{"icd10": "S06.5"}]
+    });
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("call_at", json!("2025-06-01T09:00"), "call_at"),
+        ("operation_at", json!("2025-06-01T09:50"), "operation_at"),
+        ("gcs_eye", json!(5), "gcs"),
+        ("gcs_motor", Value::Null, "gcs"),
+        ("injuries", json!([{"icd10": "Q99.9"}]), "injuries.0.icd10"),
+        (
+            "injuries",
+            json!([{"ais_code": "140652.5", "region": "head_neck", "severity": 5}]),
+            "injuries.0",
+        ),
+        ("mechanism", json!("meteor"), "mechanism"),
+        ("injured_at", json!("last tuesday"), "injured_at"),
+        (
+            "stays",
+            json!([{"org_code": "653121100", "arrived_at": "2025-06-01T10:00"}]),
+            "stays.0.org_code",
+        ),
+    ];
+    for (key, value, field) in cases {
+        let mut body = good.clone();
+        body[key] = value;
+        let (s, e) = post(app, "nurse", "/api/v1/trauma/records", body).await;
+        assert_eq!(s, 422, "{key}: {e}");
+        assert!(fields(&e).contains(&field.to_string()), "{key}: {e}");
+        let msg = e["error"]["fields"][0]["message"].as_str().unwrap_or("");
+        assert!(!msg.is_empty() && !msg.contains("trauma.err"), "{e}");
+    }
+    let (s, e) = post(
+        app,
+        "nurse",
+        "/api/v1/trauma/records",
+        json!({"patient_id": ZHANG_SAN, "mechanism": "fall",
+               "stays": [{"org_code": NURSE_CLINIC, "arrived_at": "2025-06-01T10:00"}],
+               "injuries": [{"icd10": "Q99.9"}]}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(e["error"]["fields"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Q99.9"));
+    // malformed JSON: a 4xx, not a 500
+    let c = app.api("nurse").await;
+    let r = c
+        .post(app.url("/api/v1/trauma/records"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    // a patient outside the nurse's area
+    let mut body = good.clone();
+    body["patient_id"] = json!("demo-0005");
+    let (s, e) = post(app, "nurse", "/api/v1/trauma/records", body).await;
+    assert_eq!(s, 422, "{e}");
+    // the doctor (no AIS licence either) sees nothing saved
+    let (s, list) = get(app, "coordinator", "/api/v1/trauma/records").await;
+    assert_eq!(s, 200);
+    assert_eq!(list["records"].as_array().unwrap().len(), 0, "{list}");
+    // the administrator holds the AIS licence: the same AIS injury is accepted and marked
+    let mut body = good.clone();
+    body["injuries"] = json!([{"ais_code": "140652.5", "region": "head_neck", "severity": 5}]);
+    let (s, rec) = post(app, "admin", "/api/v1/trauma/records", body).await;
+    assert_eq!(s, 201, "{rec}");
+    assert_eq!(rec["injuries"][0]["source"], "ais_licensed");
+    assert_eq!(rec["iss"], 25);
+}
+both!(bad_input_is_refused_whole);
+
+/// TRISS Ps by hand (MTOS 1995 coefficients, Champion 1995; trauma.org).
+fn ps_blunt(rts: f64, iss: f64, age: u32) -> f64 {
+    let b = -0.4499 + 0.8085 * rts - 0.0835 * iss - 1.7430 * if age >= 55 { 1.0 } else { 0.0 };
+    1.0 / (1.0 + (-b).exp())
+}
+
+/// Four cases at the regional centre, June 2025, with answers worked out by hand.
+async fn indicators_on_a_fixed_set(app: &TestApp) {
+    let case = |pid: &str,
+                call: &str,
+                inj: &str,
+                arr: &str,
+                op: &str,
+                gcs: [u8; 3],
+                sbp: u16,
+                rr: u16,
+                icd: &str,
+                out: &str| {
+        json!({
+            "patient_id": pid, "mechanism": "road_traffic",
+            "injured_at": inj, "call_at": call,
+            "stays": [{"org_code": REGIONAL_CENTRE, "arrived_at": arr}],
+            "operation_at": op,
+            "gcs_eye": gcs[0], "gcs_verbal": gcs[1], "gcs_motor": gcs[2], "sbp": sbp, "rr": rr,
+            "injuries": [{"icd10": icd}],
+            "outcome_discharge": out
+        })
+    };
+    // R1 age 32, S06.5 (ISS 25), RTS 7.8408: pre 40, op after 30, alive
+    // R2 age 46, S06.5 (ISS 25), GCS 12 SBP 80 RR 16 → RTS 6.1714: pre 90, op after 90, died
+    // R3 age 61, S82.2 (ISS 1), RTS 7.8408: no call (injury → arrival 20), op after 45, alive
+    // R4 age 68, S36.1 (ISS 9), RTS 7.8408: pre 30, no operation, outcome unknown
+    let cases = [
+        case(
+            "demo-0007",
+            "2025-06-03T08:00",
+            "2025-06-03T07:50",
+            "2025-06-03T08:40",
+            "2025-06-03T09:10",
+            [4, 5, 6],
+            120,
+            16,
+            "S06.5",
+            "alive",
+        ),
+        case(
+            "demo-0013",
+            "2025-06-04T10:00",
+            "2025-06-04T09:55",
+            "2025-06-04T11:30",
+            "2025-06-04T13:00",
+            [3, 4, 5],
+            80,
+            16,
+            "S06.5",
+            "dead",
+        ),
+        case(
+            "demo-0003",
+            "",
+            "2025-06-05T07:00",
+            "2025-06-05T07:20",
+            "2025-06-05T08:05",
+            [4, 5, 6],
+            120,
+            16,
+            "S82.2",
+            "alive",
+        ),
+        case(
+            "demo-0002",
+            "2025-06-06T12:00",
+            "2025-06-06T11:50",
+            "2025-06-06T12:30",
+            "",
+            [4, 5, 6],
+            120,
+            16,
+            "S36.1",
+            "",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for c in cases {
+        let (s, r) = post(app, "doctor", "/api/v1/trauma/records", c).await;
+        assert_eq!(s, 201, "{r}");
+        ids.push(r["id"].as_str().unwrap().to_string());
+    }
+    let (s, ind) = get(
+        app,
+        "doctor",
+        "/api/v1/trauma/indicators?org=653100-H01&from=2025-06-01&to=2025-06-30",
+    )
+    .await;
+    assert_eq!(s, 200, "{ind}");
+    assert_eq!(ind["cases"], 4);
+    // arrival to operation 30, 45, 90: median 45, p90 (rank ⌈2.7⌉ = 3) 90
+    assert_eq!(
+        ind["arrival_to_op"],
+        json!({"n": 3, "median": 45, "p90": 90})
+    );
+    // pre-hospital 20, 30, 40, 90: median rank 2 = 30, p90 rank ⌈3.6⌉ = 4 → 90
+    assert_eq!(ind["prehospital"], json!({"n": 4, "median": 30, "p90": 90}));
+    assert_eq!(ind["transfer"]["n"], 0);
+    // severe (ISS ≥ 16) operated: R1 (30), R2 (90) → 1 of 2 within 60
+    assert_eq!(ind["severe_operated"], 2);
+    assert_eq!(ind["severe_within_60"], 1);
+    assert_eq!(ind["severe_within_60_share"], 0.5);
+    // crude: 1 death of 3 known outcomes
+    assert_eq!(ind["known_outcome"], 3);
+    assert_eq!(ind["deaths"], 1);
+    assert!((ind["crude_mortality"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    // TRISS over R1, R2, R3 (ISS of S82.2 is 1 in the NIS table)
+    let ps = [
+        ps_blunt(7.8408, 25.0, 32),
+        ps_blunt(6.1714, 25.0, 46),
+        ps_blunt(7.8408, 1.0, 61),
+    ];
+    let sum: f64 = ps.iter().sum();
+    let w = (2.0 - sum) / (3.0 / 100.0);
+    let var: f64 = ps.iter().map(|p| p * (1.0 - p)).sum();
+    let t = &ind["triss"];
+    assert_eq!(t["n"], 3);
+    assert!((t["w"].as_f64().unwrap() - w).abs() < 1e-3, "{t} {w}");
+    assert!(
+        (t["z"].as_f64().unwrap() - (2.0 - sum) / var.sqrt()).abs() < 1e-3,
+        "{t}"
+    );
+    assert!(
+        (t["oe"].as_f64().unwrap() - 1.0 / (3.0 - sum)).abs() < 1e-3,
+        "{t}"
+    );
+    assert_eq!(ind["months"][0]["month"], "2025-06");
+    assert_eq!(ind["months"][0]["arrival_to_op_median"], 45);
+    // another month: nothing
+    let (_, none) = get(app, "doctor", "/api/v1/trauma/indicators?from=2025-07-01").await;
+    assert_eq!(none["cases"], 0);
+    let (s, _) = get(app, "doctor", "/api/v1/trauma/indicators?from=june").await;
+    assert_eq!(s, 422);
+
+    // review lists: R2 broke the 60-minute target and died with Ps ≈ 0.92 (unexpected death)
+    let (_, late) = get(app, "doctor", "/api/v1/trauma/records?review=time_target").await;
+    let late: Vec<&str> = late["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(late, vec![ids[1].as_str()]);
+    let (_, ud) = get(
+        app,
+        "doctor",
+        "/api/v1/trauma/records?review=unexpected_death",
+    )
+    .await;
+    assert_eq!(ud["records"].as_array().unwrap().len(), 1);
+    assert!(ps[1] >= 0.5);
+    let (_, us) = get(
+        app,
+        "doctor",
+        "/api/v1/trauma/records?review=unexpected_survivor",
+    )
+    .await;
+    assert_eq!(us["records"].as_array().unwrap().len(), 0);
+    let (s, _) = get(app, "doctor", "/api/v1/trauma/records?review=whatever").await;
+    assert_eq!(s, 422);
+
+    // marked reviewed with a finding; the nurse may not review; an empty finding is refused
+    let path = format!("/api/v1/trauma/records/{}/review", ids[1]);
+    let (s, _) = post(app, "doctor", &path, json!({"finding": ""})).await;
+    assert_eq!(s, 422);
+    let (s, _) = post(app, "nurse", &path, json!({"finding": "x"})).await;
+    assert_eq!(s, 403);
+    let (s, r) = post(
+        app,
+        "doctor",
+        &path,
+        json!({"finding": "CT delayed: scanner down 2 h"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["review_finding"], "CT delayed: scanner down 2 h");
+    assert_eq!(r["reviewed_by"], "doctor");
+    let audit = audit_for(app, "demo-0013").await;
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.0 == "doctor" && e.1 == "trauma.review"),
+        "{audit:?}"
+    );
+}
+both!(indicators_on_a_fixed_set);
