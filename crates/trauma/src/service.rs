@@ -81,7 +81,7 @@ fn invalid(errs: Vec<tianshan_platform::error::FieldError>) -> AppError {
 }
 
 /// Builds the stored row (derived columns included) from a checked input.
-fn build(
+pub(crate) fn build(
     c: &Checked,
     stays: &[StayRow],
     age: Option<u16>,
