@@ -159,9 +159,18 @@ fn demo_principal() -> Principal {
 
 /// One generated case: its input (times relative to `start`), outcome chosen afterwards.
 pub fn generate(n_months: u32, per_month: u32, seed: u64) -> Vec<(RecordInput, f64)> {
-    let mut rng = Rng(seed | 1);
+    generate_months(0..n_months, per_month, seed)
+}
+
+/// Cases of the months given (0 = January 2019).
+pub fn generate_months(
+    months: std::ops::Range<u32>,
+    per_month: u32,
+    seed: u64,
+) -> Vec<(RecordInput, f64)> {
+    let mut rng = Rng((seed ^ u64::from(months.start).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1);
     let mut out = Vec::new();
-    for m in 0..n_months {
+    for m in months {
         let (year, month) = (2019 + (m / 12) as i32, (m % 12) as u8 + 1);
         // 8 h in January 2019 down to 60 min by December 2024, then steady
         let progress = (f64::from(m) / 71.0).min(1.0);

@@ -3,6 +3,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api;
+pub mod bench;
 pub mod demo;
 pub mod domain;
 pub mod indicators;

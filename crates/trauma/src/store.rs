@@ -3,7 +3,7 @@
 //! the indicators are computed from.
 use serde::Serialize;
 use tianshan_platform::db::{Db, Tx};
-use tianshan_platform::{tx_exec, with_db, AppError};
+use tianshan_platform::{tx_exec, with_db, with_tx, AppError};
 use utoipa::ToSchema;
 
 /// A record as stored, scores and intervals included.
@@ -382,4 +382,63 @@ pub async fn indicator_rows(db: &Db, f: &Filter) -> Result<Vec<IndicatorRow>, Ap
     );
     Ok(with_db!(db, pool => sqlx::query_as::<_, IndicatorRow>(&sql)
         .bind(&f.lo).bind(&f.hi).bind(&f.from).bind(&f.to).fetch_all(pool).await)?)
+}
+
+/// Benchmark fixture only (never the live path): the organisation rows and the one patient
+/// that synthetic trauma records hang on, written straight into an empty database.
+pub async fn bench_fixture(
+    tx: &mut Tx,
+    orgs: &[(&str, Option<&str>, &str, &str)],
+    patient_id: &str,
+) -> Result<(), AppError> {
+    let now = tx.now().to_string();
+    for (code, parent, kind, path) in orgs {
+        tx_exec!(tx, sqlx::query("INSERT INTO orgs (code, parent_code, path, kind, name_zh, created_at) VALUES ($1, $2, $3, $4, $1, $5)")
+            .bind(*code).bind(*parent).bind(*path).bind(*kind).bind(&now))?;
+    }
+    let (code, _, _, path) = orgs.last().copied().unwrap_or_default();
+    tx_exec!(tx, sqlx::query("INSERT INTO patients (id, org_code, org_path, full_name, sex, created_at, updated_at) \
+        VALUES ($1, $2, $3, 'bench', 'male', $4, $4)")
+        .bind(patient_id).bind(code).bind(path).bind(&now))?;
+    Ok(())
+}
+
+/// Benchmark load: records and their stays with multi-row inserts.
+pub async fn bench_insert(tx: &mut Tx, rows: &[(RecordRow, Vec<StayRow>)]) -> Result<(), AppError> {
+    for chunk in rows.chunks(500) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|k| format!("({})", placeholders(COLS.len(), 1 + k * COLS.len())))
+            .collect();
+        let sql = format!(
+            "INSERT INTO trauma_records ({}) VALUES {}",
+            cols(""),
+            values.join(", ")
+        );
+        with_tx!(tx, c => {
+            let mut q = sqlx::query(&sql);
+            for (r, _) in chunk {
+                q = bind_record!(q, r);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+        let stays: Vec<(&str, &StayRow)> = chunk
+            .iter()
+            .flat_map(|(r, s)| s.iter().map(move |s| (r.id.as_str(), s)))
+            .collect();
+        let values: Vec<String> = (0..stays.len())
+            .map(|k| format!("({})", placeholders(6, 1 + k * 6)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO trauma_stays (record_id, position, org_code, org_path, arrived_at, departed_at) VALUES {}",
+            values.join(", ")
+        );
+        with_tx!(tx, c => {
+            let mut q = sqlx::query(&sql);
+            for (id, s) in &stays {
+                q = q.bind(*id).bind(s.position).bind(&s.org_code).bind(&s.org_path).bind(&s.arrived_at).bind(&s.departed_at);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
 }
