@@ -23,6 +23,7 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(transfer_record))
         .routes(routes!(review_record))
         .routes(routes!(get_indicators))
+        .routes(routes!(export_records))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -151,4 +152,31 @@ async fn get_indicators(
     Query(q): Query<RecordQuery>,
 ) -> Result<Json<Indicators>, AppError> {
     Ok(Json(service::indicators(&st, &who, &q).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ExportParams {
+    /// `csv` (default) or `xlsx`.
+    #[serde(default)]
+    format: String,
+}
+
+/// The records chosen (as for the list, at most 100,000) with their scores and intervals, as
+/// CSV (UTF-8 with BOM) or XLSX. Audited as an export.
+#[utoipa::path(get, path = "/api/v1/trauma/export", tag = "trauma", params(RecordQuery, ExportParams),
+    responses((status = 200, description = "The file", content_type = "text/csv"), (status = 403, body = ApiError), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+async fn export_records(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(q): Query<RecordQuery>,
+    Query(p): Query<ExportParams>,
+) -> Result<Response, AppError> {
+    let format = if p.format.is_empty() {
+        "csv"
+    } else {
+        p.format.as_str()
+    };
+    service::export_file(&st, &who, &q, format).await
 }

@@ -624,3 +624,120 @@ pub async fn review(
     .await?;
     read_unaudited(st, who, id).await
 }
+
+/// Most rows one export holds.
+pub const EXPORT_LIMIT: i64 = 100_000;
+
+pub const EXPORT_COLUMNS: &[&str] = &[
+    "id",
+    "patient_id",
+    "sex",
+    "age_years",
+    "mechanism",
+    "injury_type",
+    "injured_at",
+    "call_at",
+    "first_arrival_at",
+    "first_org_code",
+    "last_org_code",
+    "operation_at",
+    "operation_org_code",
+    "gcs",
+    "sbp",
+    "rr",
+    "rts",
+    "iss",
+    "niss",
+    "ps",
+    "triss_model",
+    "arrival_to_op_min",
+    "prehospital_min",
+    "transfer_min",
+    "outcome_discharge",
+    "outcome_30d",
+    "died",
+    "reviewed_at",
+    "review_finding",
+];
+
+/// The registry with its scores and intervals as table rows (the records chosen, at most
+/// [`EXPORT_LIMIT`]); audited as one export entry.
+pub async fn export(
+    st: &Platform,
+    who: &Principal,
+    q: &Query,
+) -> Result<Vec<Vec<String>>, AppError> {
+    let f = filter(st, who, q, EXPORT_LIMIT).await?;
+    let rows = store::list(&st.db, &f).await?;
+    let detail = format!("trauma export {} records", rows.len());
+    st.audit(who, Event::new(Action::EXPORT, ENTITY, "").detail(&detail))
+        .await?;
+    let n = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                r.patient_id.clone(),
+                r.sex.clone(),
+                n(r.age_years),
+                r.mechanism.clone(),
+                r.injury_type.clone(),
+                r.injured_at.clone(),
+                r.call_at.clone(),
+                r.first_arrival_at.clone(),
+                r.first_org_code.clone(),
+                r.last_org_code.clone(),
+                r.operation_at.clone(),
+                r.operation_org_code.clone(),
+                n(r.gcs),
+                n(r.sbp),
+                n(r.rr),
+                r.rts_e4
+                    .map(|v| format!("{:.4}", v as f64 / 10_000.0))
+                    .unwrap_or_default(),
+                n(r.iss),
+                n(r.niss),
+                r.ps_e6
+                    .map(|v| format!("{:.6}", v as f64 / 1e6))
+                    .unwrap_or_default(),
+                r.triss_model.clone(),
+                n(r.arrival_to_op_min),
+                n(r.prehospital_min),
+                n(r.transfer_min),
+                r.outcome_discharge.clone(),
+                r.outcome_30d.clone(),
+                n(r.died),
+                r.reviewed_at.clone(),
+                r.review_finding.clone(),
+            ]
+        })
+        .collect())
+}
+
+/// The export as a file: `csv` (UTF-8 with BOM) or `xlsx`.
+pub async fn export_file(
+    st: &Platform,
+    who: &Principal,
+    q: &Query,
+    format: &str,
+) -> Result<axum::response::Response, AppError> {
+    use tianshan_platform::tabular;
+    if !matches!(format, "csv" | "xlsx") {
+        return Err(AppError::invalid("format", Msg::new("trauma.err.choice")));
+    }
+    let rows = export(st, who, q).await?;
+    Ok(if format == "xlsx" {
+        tabular::download(
+            "trauma-registry.xlsx",
+            tabular::XLSX_TYPE,
+            tabular::to_xlsx("trauma", EXPORT_COLUMNS, &rows)?,
+        )
+    } else {
+        tabular::download(
+            "trauma-registry.csv",
+            tabular::CSV_TYPE,
+            tabular::to_csv(EXPORT_COLUMNS, &rows),
+        )
+    })
+}

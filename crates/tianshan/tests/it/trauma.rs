@@ -450,6 +450,40 @@ async fn indicators_on_a_fixed_set(app: &TestApp) {
             .any(|e| e.0 == "doctor" && e.1 == "trauma.review"),
         "{audit:?}"
     );
+
+    // export with the scores: CSV (header + the 4 records) and XLSX; a wrong format is refused
+    let c = app.api("doctor").await;
+    let r = c
+        .get(app.url("/api/v1/trauma/export?format=csv&from=2018-06-01&to=2018-06-30"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = r.text().await.unwrap();
+    let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(lines[0].starts_with("id,patient_id,sex,age_years"));
+    let r2 = lines.iter().find(|l| l.contains("demo-0013")).unwrap();
+    assert!(
+        r2.contains(",25,25,")
+            && r2.contains("6.1714")
+            && r2.contains("MTOS_1995")
+            && r2.contains("CT delayed"),
+        "{r2}"
+    );
+    let x = c
+        .get(app.url("/api/v1/trauma/export?format=xlsx&from=2018-06-01&to=2018-06-30"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(x.status(), 200);
+    assert!(x.bytes().await.unwrap().starts_with(b"PK"));
+    let (s, _) = get(app, "doctor", "/api/v1/trauma/export?format=pdf").await;
+    assert_eq!(s, 422);
 }
 both!(indicators_on_a_fixed_set);
 
