@@ -7,7 +7,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use tianshan_platform::api::ApiError;
 use tianshan_platform::auth::Principal;
-use tianshan_platform::{ApiRouter, AppError, Platform};
+use tianshan_platform::{tabular, ApiRouter, AppError, Platform};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -24,6 +24,7 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(review_record))
         .routes(routes!(get_indicators))
         .routes(routes!(export_records))
+        .routes(routes!(import_records))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -179,4 +180,46 @@ async fn export_records(
         p.format.as_str()
     };
     service::export_file(&st, &who, &q, format).await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ImportParams {
+    /// The file's name (`.csv` or `.xlsx` decides how it is read).
+    #[serde(default)]
+    filename: String,
+}
+
+/// Import past records from a CSV (UTF-8 or GB18030) or XLSX file sent as the body. Columns:
+/// patient_id, mechanism, org_code, arrived_at (required), departed_at, transfer_org_code,
+/// transfer_arrived_at, injured_at, call_at, ... as the record's fields, icd10 (codes separated
+/// by spaces). All or nothing: one bad row refuses the file (422) with every row's errors.
+#[utoipa::path(post, path = "/api/v1/trauma/import", tag = "trauma", params(ImportParams),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = tabular::ImportReport), (status = 403, body = ApiError), (status = 422, body = tabular::ImportReport)),
+    security(("bearer" = [])))]
+async fn import_records(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(p): Query<ImportParams>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let name = if p.filename.is_empty() {
+        "import.csv"
+    } else {
+        p.filename.as_str()
+    };
+    let mut report = crate::import::import(&st, &who, &body, name).await?;
+    report.localise(
+        &st.i18n.catalog(
+            tianshan_platform::i18n::Locale::parse(&who.locale)
+                .unwrap_or(tianshan_platform::i18n::Locale::En),
+        ),
+    );
+    let status = if report.refused {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(report)).into_response())
 }

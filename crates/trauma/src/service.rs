@@ -246,7 +246,7 @@ fn sees(who: &Principal, stays: &[StayRow]) -> bool {
 }
 
 /// Check, derive and resolve everything a write needs (no writing).
-async fn prepare(
+pub(crate) async fn prepare(
     st: &Platform,
     who: &Principal,
     input: RecordInput,

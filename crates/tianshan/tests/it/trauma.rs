@@ -719,3 +719,86 @@ async fn demo_shows_the_reported_trend(app: &TestApp) {
     assert!(all["records"].as_array().unwrap().len() >= 5);
 }
 both!(demo_shows_the_reported_trend);
+
+/// Past records from CSV: one bad row refuses the whole file with its row number; the fixed
+/// file imports with scores computed; an XLSX file imports the same way; the export carries
+/// the imported records back out.
+async fn import_is_all_or_nothing(app: &TestApp) {
+    let c = app.api("doctor").await;
+    let send = |body: Vec<u8>, name: &'static str| {
+        let c = c.clone();
+        let url = app.url(&format!("/api/v1/trauma/import?filename={name}"));
+        async move {
+            let r = c.post(url).body(body).send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    };
+    let header = "patient_id,mechanism,org_code,arrived_at,injured_at,call_at,operation_at,gcs_eye,gcs_verbal,gcs_motor,sbp,rr,icd10,outcome_discharge,transfer_org_code,transfer_arrived_at,departed_at";
+    let good1 = "demo-0007,fall,653121-H01,2017-03-01T10:00,2017-03-01T09:00,2017-03-01T09:10,2017-03-01T14:30,4,5,6,120,16,S72.0,alive,653100-H01,2017-03-01T13:00,2017-03-01T11:30";
+    let bad = "demo-0013,road_traffic,653100-H01,2017-03-02T10:00,2017-03-02T09:00,2017-03-02T08:00,,4,5,6,120,16,S06.5 X99.9,dead,,,";
+    let (s, rep) = send(
+        format!("{header}\n{good1}\n{bad}\n").into_bytes(),
+        "past.csv",
+    )
+    .await;
+    assert_eq!(s, 422, "{rep}");
+    assert_eq!(rep["refused"], true);
+    let errs = rep["errors"].as_array().unwrap();
+    assert!(errs.iter().all(|e| e["row"] == 3), "{rep}");
+    assert!(errs.iter().any(|e| e["field"] == "call_at"), "{rep}");
+    let (_, list) = get(
+        app,
+        "doctor",
+        "/api/v1/trauma/records?from=2017-01-01&to=2017-12-31",
+    )
+    .await;
+    assert_eq!(
+        list["records"].as_array().unwrap().len(),
+        0,
+        "nothing half-saved"
+    );
+
+    let fixed = bad
+        .replace("2017-03-02T08:00", "2017-03-02T09:05")
+        .replace(" X99.9", "");
+    let (s, rep) = send(
+        format!("{header}\n{good1}\n{fixed}\n").into_bytes(),
+        "past.csv",
+    )
+    .await;
+    assert_eq!(s, 200, "{rep}");
+    assert_eq!(rep["imported"], 2);
+    // the same rows as XLSX (one more record for another day)
+    let headers: Vec<&str> = header.split(',').collect();
+    let row: Vec<String> = good1
+        .replace("2017-03-01", "2017-03-05")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let xlsx = tianshan_platform::tabular::to_xlsx("past", &headers, &[row]).unwrap();
+    let (s, rep) = send(xlsx, "past.xlsx").await;
+    assert_eq!(s, 200, "{rep}");
+    assert_eq!(rep["imported"], 1);
+
+    let r = c
+        .get(app.url("/api/v1/trauma/export?format=csv&from=2017-01-01&to=2017-12-31"))
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let transferred = lines
+        .iter()
+        .find(|l| l.contains("2017-03-01T02:00:00Z"))
+        .unwrap();
+    // first arrival 10:00 at the county hospital, operated 90 min after arriving at the centre
+    // (13:00 → 14:30), call to first arrival 50 min, transfer 11:30 → 13:00
+    assert!(
+        transferred.contains(",653121-H01,653100-H01,"),
+        "{transferred}"
+    );
+    assert!(transferred.contains(",90,50,90,"), "{transferred}");
+}
+both!(import_is_all_or_nothing);
