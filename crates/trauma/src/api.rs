@@ -25,6 +25,7 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(get_indicators))
         .routes(routes!(export_records))
         .routes(routes!(import_records))
+        .routes(routes!(get_board))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -222,4 +223,21 @@ async fn import_records(
         StatusCode::OK
     };
     Ok((status, Json(report)).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+struct Board {
+    patients: Vec<service::BoardLine>,
+}
+
+/// The live board: patients of the last 24 hours still in the caller's hospitals, with the
+/// minutes since arrival against the 60-minute operating target for severe cases (`late`
+/// first).
+#[utoipa::path(get, path = "/api/v1/trauma/board", tag = "trauma",
+    responses((status = 200, body = Board), (status = 403, body = ApiError)),
+    security(("bearer" = [])))]
+async fn get_board(State(st): State<Platform>, who: Principal) -> Result<Json<Board>, AppError> {
+    Ok(Json(Board {
+        patients: service::board(&st, &who).await?,
+    }))
 }

@@ -27,6 +27,7 @@ pub fn routes() -> Router<Platform> {
         .route("/trauma/new", get(quick_form).post(create))
         .route("/trauma/quick.js", get(quick_js))
         .route("/trauma/indicators", get(indicators_page))
+        .route("/trauma/board", get(board_page))
         .route("/trauma/records/{id}", get(record_page))
         .route("/trauma/records/{id}/edit", get(edit_form).post(update))
         .route("/trauma/records/{id}/transfer", post(transfer))
@@ -1023,5 +1024,53 @@ async fn indicators_page(
         q,
         facts,
         months,
+    })
+}
+
+pub struct BoardRow {
+    pub id: String,
+    pub status: String,
+    pub status_label: String,
+    pub org: String,
+    pub mechanism: String,
+    pub iss: String,
+    pub minutes: i64,
+}
+
+#[derive(Template)]
+#[template(path = "trauma_board.html")]
+struct BoardPage {
+    shell: Shell,
+    rows: Vec<BoardRow>,
+}
+
+async fn board_page(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+) -> Result<Response, AppError> {
+    let lines = service::board(&st, &who).await?;
+    let codes: Vec<String> = lines.iter().map(|l| l.org_code.clone()).collect();
+    let orgs = facade::orgs(&st, &codes).await?;
+    let t = &ctx.t;
+    let rows = lines
+        .into_iter()
+        .map(|l| BoardRow {
+            status_label: t.get(&format!("trauma.board.{}", l.status)).to_string(),
+            org: orgs
+                .iter()
+                .find(|o| o.code == l.org_code)
+                .map(|o| o.name(t.locale).to_string())
+                .unwrap_or_else(|| l.org_code.clone()),
+            mechanism: t.get(&format!("trauma.mech.{}", l.mechanism)).to_string(),
+            iss: l.iss.map(|v| v.to_string()).unwrap_or_default(),
+            minutes: l.minutes,
+            status: l.status,
+            id: l.id,
+        })
+        .collect();
+    render(&BoardPage {
+        shell: Shell::new(ctx, &st, Some(&who)),
+        rows,
     })
 }

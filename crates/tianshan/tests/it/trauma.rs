@@ -717,6 +717,31 @@ async fn demo_shows_the_reported_trend(app: &TestApp) {
     // today's board: patients of the last 24 hours are in the list
     let (_, all) = get(app, "doctor", "/api/v1/trauma/records").await;
     assert!(all["records"].as_array().unwrap().len() >= 5);
+    // the live board: the clock since arrival against the 60-minute target
+    let (s, board) = get(app, "doctor", "/api/v1/trauma/board").await;
+    assert_eq!(s, 200, "{board}");
+    let pts = board["patients"].as_array().unwrap();
+    assert_eq!(pts.len(), 5, "{board}");
+    let first = &pts[0];
+    assert_eq!(first["status"], "running", "{board}");
+    assert!(
+        (29..=31).contains(&first["minutes"].as_i64().unwrap()),
+        "{first}"
+    );
+    assert!(pts.iter().any(|p| p["status"] == "operated"));
+    let (_, other) = get(app, "official", "/api/v1/trauma/board").await;
+    assert_eq!(other["patients"].as_array().unwrap().len(), 0);
+    let (s, _) = get(app, "partner", "/api/v1/trauma/board").await;
+    assert_eq!(s, 403);
+    let page = app
+        .browser("doctor")
+        .await
+        .get("/trauma/board")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"board\""), "{page}");
 }
 both!(demo_shows_the_reported_trend);
 
@@ -802,3 +827,130 @@ async fn import_is_all_or_nothing(app: &TestApp) {
     assert!(transferred.contains(",90,50,90,"), "{transferred}");
 }
 both!(import_is_all_or_nothing);
+
+/// The pages through a signed-in browser session: list and review tabs, record page, full
+/// form (a wrong time comes back beside its field, 422), transfer and review forms, the
+/// indicators with their definitions, in Uyghur too.
+async fn pages_work_end_to_end(app: &TestApp) {
+    let b = app.browser("doctor").await;
+    let r = b
+        .post_form(
+            "/trauma/new",
+            &[
+                ("patient", "demo-0007"),
+                ("mechanism", "machinery"),
+                ("org_code", "653121-H01"),
+                ("injured_at", "2018-09-01T07:00"),
+                ("arrived_at", "2018-09-01T08:00"),
+                ("gcs_eye", "4"),
+                ("gcs_verbal", "5"),
+                ("gcs_motor", "6"),
+                ("sbp", "130"),
+                ("rr", "18"),
+                ("icd10", "S68.1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let url = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(url.starts_with("/trauma/records/"), "{url}");
+    let id = url
+        .trim_start_matches("/trauma/records/")
+        .trim_end_matches("?saved=1")
+        .to_string();
+    let page = b.get(&url).await.text().await.unwrap();
+    assert!(page.contains("id=\"saved\""));
+    // a wrong time in the full form: 422, the message beside the field, nothing saved
+    let r = b
+        .post_form(
+            &format!("/trauma/records/{id}/edit"),
+            &[
+                ("version", "1"),
+                ("mechanism", "machinery"),
+                ("arrived_at", "2018-09-01T08:00"),
+                ("injured_at", "2018-09-01T07:00"),
+                ("operation_at", "2018-09-01T07:30"),
+                ("icd10", "S68.1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("form-error"));
+    // transfer to the regional centre, then the full form with the operation there
+    let r = b
+        .post_form(
+            &format!("/trauma/records/{id}/transfer"),
+            &[
+                ("version", "1"),
+                ("org_code", "653100-H01"),
+                ("departed_at", "2018-09-01T09:00"),
+                ("arrived_at", "2018-09-01T10:30"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = b
+        .post_form(
+            &format!("/trauma/records/{id}/edit"),
+            &[
+                ("version", "2"),
+                ("mechanism", "machinery"),
+                ("arrived_at", "2018-09-01T08:00"),
+                ("injured_at", "2018-09-01T07:00"),
+                ("operation_at", "2018-09-01T11:10"),
+                ("gcs_eye", "4"),
+                ("gcs_verbal", "5"),
+                ("gcs_motor", "6"),
+                ("sbp", "130"),
+                ("rr", "18"),
+                ("icd10", "S68.1 S57.8"),
+                ("outcome_discharge", "alive"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, rec) = get(app, "doctor", &format!("/api/v1/trauma/records/{id}")).await;
+    assert_eq!(rec["arrival_to_op_min"], 40, "{rec}");
+    assert_eq!(rec["transfer_min"], 90);
+    assert_eq!(rec["injuries"].as_array().unwrap().len(), 2);
+    assert_eq!(rec["stays"].as_array().unwrap().len(), 2);
+    let r = b
+        .post_form(
+            &format!("/trauma/records/{id}/review"),
+            &[("finding", "Transfer decided late")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = b
+        .get(&format!("/trauma/records/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Transfer decided late"));
+    for path in [
+        "/trauma".to_string(),
+        "/trauma?review=unexpected_death".to_string(),
+        "/trauma/indicators?from=2024-01-01&to=2024-12-31".to_string(),
+        format!("/trauma/records/{id}"),
+        format!("/trauma/records/{id}/edit"),
+        "/trauma/new".to_string(),
+        "/trauma/board".to_string(),
+    ] {
+        let r = b.get(&path).await;
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let ind = b
+        .get("/trauma/indicators?lang=ug")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(ind.contains("id=\"definitions\""));
+    let r = b.get("/trauma/indicators?from=soon").await;
+    assert_eq!(r.status(), 422);
+    // another prefecture's official: the record page is 404
+    let o = app.browser("official").await;
+    assert_eq!(o.get(&format!("/trauma/records/{id}")).await.status(), 404);
+}
+both!(pages_work_end_to_end);
