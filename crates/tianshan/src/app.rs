@@ -26,6 +26,7 @@ pub fn modules() -> Vec<Module> {
         tianshan_registry::module(),
         crate::forecast::module(),
         tianshan_consult::module(),
+        tianshan_trauma::module(),
     ]
 }
 
