@@ -8,6 +8,7 @@ mod cli;
 mod fhir_platform;
 mod forecast;
 mod helpers;
+mod missions;
 mod multiprocess;
 mod registry_api;
 mod registry_fhir;
