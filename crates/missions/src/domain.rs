@@ -506,29 +506,62 @@ fn share_in(a: &[(char, char)], b: &[(char, char)]) -> f64 {
     a.iter().filter(|x| b.contains(x)).count() as f64 / a.len() as f64
 }
 
+/// A topic read once for ranking: its character pairs, whole and term by term.
+pub struct Topic {
+    whole: Vec<(char, char)>,
+    terms: Vec<Vec<(char, char)>>,
+}
+
+impl Topic {
+    pub fn new(text: &str) -> Topic {
+        Topic {
+            whole: bigrams(text),
+            terms: text
+                .split(|c: char| {
+                    c.is_whitespace() || matches!(c, ',' | '，' | '、' | ';' | '；' | '/')
+                })
+                .map(bigrams)
+                .filter(|t| t.len() >= 2)
+                .collect(),
+        }
+    }
+}
+
 /// How much two topics say the same thing, 0 to 1: the share of the need's character pairs
 /// found in the offer, or of one of the offer's terms found in the need, whichever is more
 /// (Chinese has no spaces: 机械取栓 matches 急性缺血性卒中机械取栓).
-fn topic_similarity(need: &str, offer: &str) -> f64 {
-    let a = bigrams(need);
-    let whole = share_in(&a, &bigrams(offer));
+fn similarity(need: &Topic, offer: &Topic) -> f64 {
     offer
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '，' | '、' | ';' | '；' | '/'))
-        .map(bigrams)
-        .filter(|t| t.len() >= 2)
-        .map(|t| share_in(&t, &a))
-        .fold(whole, f64::max)
+        .terms
+        .iter()
+        .map(|t| share_in(t, &need.whole))
+        .fold(share_in(&need.whole, &offer.whole), f64::max)
 }
 
-/// Days two periods share (0 when they do not meet).
-pub fn overlap_days(a_from: &str, a_to: &str, b_from: &str, b_to: &str) -> i64 {
-    match (
-        parse_date(a_from),
-        parse_date(a_to),
-        parse_date(b_from),
-        parse_date(b_to),
-    ) {
-        (Some(a1), Some(a2), Some(b1), Some(b2)) => {
+/// One side of a match (a need or an offer), read once.
+pub struct Side<'a> {
+    specialty_text: &'a str,
+    specialty: Topic,
+    topic: Topic,
+    from: Option<Date>,
+    to: Option<Date>,
+}
+
+impl<'a> Side<'a> {
+    pub fn new(specialty: &'a str, topic: &str, from: &str, to: &str) -> Side<'a> {
+        Side {
+            specialty_text: specialty,
+            specialty: Topic::new(specialty),
+            topic: Topic::new(topic),
+            from: parse_date(from),
+            to: parse_date(to),
+        }
+    }
+}
+
+fn overlap(a: (Option<Date>, Option<Date>), b: (Option<Date>, Option<Date>)) -> i64 {
+    match (a, b) {
+        ((Some(a1), Some(a2)), (Some(b1), Some(b2))) => {
             let (s, e) = (a1.max(b1), a2.min(b2));
             if e < s {
                 0
@@ -540,29 +573,46 @@ pub fn overlap_days(a_from: &str, a_to: &str, b_from: &str, b_to: &str) -> i64 {
     }
 }
 
+/// Days two periods share (0 when they do not meet).
+pub fn overlap_days(a_from: &str, a_to: &str, b_from: &str, b_to: &str) -> i64 {
+    overlap(
+        (parse_date(a_from), parse_date(a_to)),
+        (parse_date(b_from), parse_date(b_to)),
+    )
+}
+
 /// Rank: specialty 40, topic up to 35, dates up to 15, past missions up to 10.
-pub fn fit(need: &NeedFacts<'_>, offer: &OfferFacts<'_>) -> Fit {
-    let specialty = !need.specialty.is_empty()
-        && (need.specialty == offer.specialty
-            || topic_similarity(need.specialty, offer.specialty) >= 0.5);
-    let sim = topic_similarity(need.topic, offer.topic);
-    let overlap = overlap_days(need.from, need.to, offer.from, offer.to);
+pub fn fit_sides(need: &Side<'_>, offer: &Side<'_>, past_missions: usize) -> Fit {
+    let specialty = !need.specialty_text.is_empty()
+        && (need.specialty_text == offer.specialty_text
+            || similarity(&need.specialty, &offer.specialty) >= 0.5);
+    let sim = similarity(&need.topic, &offer.topic);
+    let days = overlap((need.from, need.to), (offer.from, offer.to));
     let mut score = 0u32;
     if specialty {
         score += 40;
     }
     score += (sim * 35.0).round() as u32;
-    if overlap > 0 {
-        score += 5 + (overlap.min(10) as u32);
+    if days > 0 {
+        score += 5 + (days.min(10) as u32);
     }
-    score += (offer.past_missions.min(5) * 2) as u32;
+    score += (past_missions.min(5) * 2) as u32;
     Fit {
         score: score.min(100),
         specialty,
         topic: sim >= 0.5,
-        overlap_days: overlap,
-        past_missions: offer.past_missions,
+        overlap_days: days,
+        past_missions,
     }
+}
+
+/// [`fit_sides`] for one pair, reading both sides.
+pub fn fit(need: &NeedFacts<'_>, offer: &OfferFacts<'_>) -> Fit {
+    fit_sides(
+        &Side::new(need.specialty, need.topic, need.from, need.to),
+        &Side::new(offer.specialty, offer.topic, offer.from, offer.to),
+        offer.past_missions,
+    )
 }
 
 /// Days from `from` (a date or an RFC 3339 timestamp) to `today`.

@@ -1,6 +1,8 @@
 //! The needs menu and the offers: recipient departments post needs, rear hospitals post what
 //! they can send or teach, and the coordinator sees them side by side, ranked, and turns a
 //! match into a mission, a fellowship or a mentorship in one action.
+use std::collections::HashMap;
+
 use serde::Serialize;
 use tianshan_platform::audit::{Action, Event};
 use tianshan_platform::auth::Principal;
@@ -8,8 +10,8 @@ use tianshan_platform::{AppError, Msg, Platform};
 
 use super::{covers_any, known_org, new_id, own_org, perms, today, LIST_LIMIT, PLAN};
 use crate::domain::{
-    self, age_days, fit, planned_period, ConvertInput, Fit, NeedFacts, NeedInput, OfferFacts,
-    OfferInput, MISSION_KINDS,
+    self, age_days, fit_sides, planned_period, ConvertInput, Fit, NeedInput, OfferInput, Side,
+    MISSION_KINDS,
 };
 use crate::store::{self, MissionRow, NeedRow, OfferRow};
 
@@ -172,7 +174,8 @@ pub struct BoardLine {
     pub matches: Vec<RankedOffer>,
 }
 
-/// Rank offers for needs. `pairs` are `(lead_path, site_path)` of past missions.
+/// Rank offers for needs. `pairs` are `(lead_path, site_path)` of past missions. Each offer
+/// and need is read once; past missions are counted per rear hospital once per need.
 pub fn rank(
     needs: Vec<NeedRow>,
     offers: &[OfferRow],
@@ -180,60 +183,52 @@ pub fn rank(
     today: time::Date,
     best: usize,
 ) -> Vec<BoardLine> {
-    let root = |p: &str| -> String {
-        p.split('/')
-            .find(|s| !s.is_empty())
-            .unwrap_or("")
-            .to_string()
-    };
+    fn root(p: &str) -> &str {
+        p.split('/').find(|s| !s.is_empty()).unwrap_or("")
+    }
+    let sides: Vec<(Side<'_>, &str)> = offers
+        .iter()
+        .map(|o| {
+            (
+                Side::new(&o.specialty, &o.topic, &o.available_from, &o.available_to),
+                root(&o.org_path),
+            )
+        })
+        .collect();
     needs
         .into_iter()
         .map(|n| {
-            let mut ranked: Vec<RankedOffer> = offers
+            let mut past: HashMap<&str, usize> = HashMap::new();
+            for (lead, site) in pairs {
+                if n.org_path.starts_with(site.as_str()) || site.starts_with(n.org_path.as_str()) {
+                    *past.entry(root(lead)).or_default() += 1;
+                }
+            }
+            let need = Side::new(&n.specialty, &n.topic, &n.wanted_from, &n.wanted_to);
+            let mut ranked: Vec<(usize, Fit)> = sides
                 .iter()
-                .map(|o| {
-                    let o_root = root(&o.org_path);
-                    let past = pairs
-                        .iter()
-                        .filter(|(lead, site)| {
-                            root(lead) == o_root
-                                && (n.org_path.starts_with(site.as_str())
-                                    || site.starts_with(n.org_path.as_str()))
-                        })
-                        .count();
-                    let f = fit(
-                        &NeedFacts {
-                            specialty: &n.specialty,
-                            topic: &n.topic,
-                            from: &n.wanted_from,
-                            to: &n.wanted_to,
-                        },
-                        &OfferFacts {
-                            specialty: &o.specialty,
-                            topic: &o.topic,
-                            from: &o.available_from,
-                            to: &o.available_to,
-                            past_missions: past,
-                        },
-                    );
-                    RankedOffer {
-                        offer: o.clone(),
-                        fit: f,
-                    }
+                .enumerate()
+                .map(|(i, (side, r))| {
+                    (i, fit_sides(&need, side, past.get(r).copied().unwrap_or(0)))
                 })
-                .filter(|r| r.fit.score > 0)
+                .filter(|(_, f)| f.score > 0)
                 .collect();
             ranked.sort_by(|a, b| {
-                b.fit
-                    .score
-                    .cmp(&a.fit.score)
-                    .then_with(|| a.offer.available_from.cmp(&b.offer.available_from))
+                b.1.score
+                    .cmp(&a.1.score)
+                    .then_with(|| offers[a.0].available_from.cmp(&offers[b.0].available_from))
             });
             ranked.truncate(best);
             BoardLine {
                 age_days: age_days(&n.posted_at, today),
+                matches: ranked
+                    .into_iter()
+                    .map(|(i, fit)| RankedOffer {
+                        offer: offers[i].clone(),
+                        fit,
+                    })
+                    .collect(),
                 need: n,
-                matches: ranked,
             }
         })
         .collect()
