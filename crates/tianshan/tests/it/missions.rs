@@ -885,6 +885,32 @@ mod browser {
             .send_keys("伊吾县人民医院 努尔兰")
             .await
             .unwrap();
+        // What was typed survives leaving the page (a dropped link, a closed tab).
+        let here = c.current_url().await.unwrap();
+        c.goto(&format!("{base}/missions")).await.unwrap();
+        c.goto(here.as_str()).await.unwrap();
+        let topic = c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#topic"))
+            .await
+            .unwrap();
+        assert_eq!(
+            topic.prop("value").await.unwrap().as_deref(),
+            Some("急性缺血性卒中机械取栓")
+        );
+        let people = c.find(Locator::Css("#people")).await.unwrap();
+        assert_eq!(
+            people.prop("value").await.unwrap().as_deref(),
+            Some("伊吾县人民医院 努尔兰")
+        );
+        // The platform's draft keeps typed text; a select starts from its first choice.
+        c.find(Locator::Css("#kind option[value=operation]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         c.find(Locator::Css("#save-activity"))
             .await
             .unwrap()
