@@ -24,6 +24,7 @@ pub fn modules() -> Vec<Module> {
     vec![
         pages::module(),
         tianshan_registry::module(),
+        tianshan_missions::module(),
         crate::forecast::module(),
         tianshan_consult::module(),
         tianshan_trauma::module(),

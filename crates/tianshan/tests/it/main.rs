@@ -9,6 +9,7 @@ mod consult;
 mod fhir_platform;
 mod forecast;
 mod helpers;
+mod missions;
 mod multiprocess;
 mod registry_api;
 mod registry_fhir;

@@ -1,0 +1,127 @@
+//! Expert missions and talent development: recipient departments' needs from a menu, rear
+//! hospitals' offers, the coordinator's ranked matching, missions with their day logs and
+//! reports, aid staff rotations, mentorships (师带徒) and department requests (一人援疆，全科援疆).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod api;
+pub mod demo;
+mod domain;
+mod files;
+mod schema;
+mod service;
+mod store;
+mod web;
+
+use tianshan_platform::state::NavItem;
+use tianshan_platform::Module;
+
+pub use service::perms;
+
+/// The missions module.
+pub fn module() -> Module {
+    Module {
+        permissions: service::permissions(),
+        actions: service::actions(),
+        migrations: schema::migrations(),
+        catalogues: tianshan_platform::catalogues!("missions"),
+        nav: vec![NavItem::new("missions.nav", "/missions", Some(perms::READ))],
+        pages: web::routes(),
+        api: api::routes(),
+        demo: Some(demo::loader),
+        ..Module::new("missions")
+    }
+}
+
+/// For the benchmark: the coordinator's board ranking on generated needs, offers and past
+/// missions, without a database.
+pub mod bench {
+    pub use crate::domain::{fit, Fit, NeedFacts, OfferFacts};
+    use crate::store::{NeedRow, OfferRow};
+
+    const SPECIALTIES: [&str; 8] = [
+        "神经内科",
+        "神经外科",
+        "骨科",
+        "心胸外科",
+        "神经康复科",
+        "消化内科",
+        "血液内科",
+        "眼科",
+    ];
+    const TOPICS: [&str; 8] = [
+        "急性缺血性卒中静脉溶栓与机械取栓",
+        "帕金森病规范化诊疗与专病门诊",
+        "关节镜手术",
+        "胸腔镜肺癌根治术教学手术",
+        "卒中后康复训练",
+        "消化内镜下黏膜剥离术",
+        "异基因造血干细胞移植",
+        "白内障超声乳化手术 眼健康AI筛查",
+    ];
+
+    /// Open needs, current offers and past missions as the board loads them.
+    pub struct Board {
+        needs: Vec<NeedRow>,
+        offers: Vec<OfferRow>,
+        pairs: Vec<(String, String)>,
+    }
+
+    impl Board {
+        pub fn generate(needs: usize, offers: usize, missions: usize) -> Board {
+            let date = |m: usize, d: usize| format!("2026-{:02}-{:02}", m % 12 + 1, d);
+            let site = |i: usize| format!("/650000/6505{:02}/6505{:02}-H01/", i % 20, i % 20);
+            let rear = |i: usize| format!("/RH-{:03}/RH-{:03}-D{}/", i % 60, i % 60, i % 5);
+            Board {
+                needs: (0..needs)
+                    .map(|i| NeedRow {
+                        id: format!("n{i}"),
+                        org_code: format!("n{i}"),
+                        org_path: format!("{}D{}/", site(i), i % 6),
+                        kind: "technique".into(),
+                        specialty: SPECIALTIES[i % 8].into(),
+                        topic: TOPICS[(i / 3) % 8].into(),
+                        priority: "normal".into(),
+                        wanted_from: date(i, 1),
+                        wanted_to: date(i + 2, 28),
+                        reason: String::new(),
+                        status: "open".into(),
+                        mission_id: None,
+                        posted_by: String::new(),
+                        posted_at: "2026-01-01T00:00:00Z".into(),
+                    })
+                    .collect(),
+                offers: (0..offers)
+                    .map(|j| OfferRow {
+                        id: format!("o{j}"),
+                        org_code: format!("o{j}"),
+                        org_path: rear(j),
+                        specialty: SPECIALTIES[(j / 2) % 8].into(),
+                        topic: TOPICS[(j / 5) % 8].into(),
+                        expert: String::new(),
+                        available_from: date(j, 10),
+                        available_to: date(j + 3, 20),
+                        note: String::new(),
+                        posted_by: String::new(),
+                        posted_at: String::new(),
+                    })
+                    .collect(),
+                pairs: (0..missions).map(|k| (rear(k * 7), site(k))).collect(),
+            }
+        }
+
+        /// Rank every need's offers as the board does; returns how many matches were kept.
+        pub fn rank(&self) -> usize {
+            let today = time::macros::date!(2026 - 03 - 01);
+            crate::service::needs::rank(
+                self.needs.clone(),
+                &self.offers,
+                &self.pairs,
+                today,
+                crate::service::needs::BEST,
+            )
+            .iter()
+            .map(|l| l.matches.len())
+            .sum()
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The missions module's tables (migrations 200–299): needs, offers, missions and their
+//! activity log, mentorships with milestones, aid staff rotations and department requests.
+//! Each row keeps the materialised path of the organisations it belongs to, so scope filters
+//! are index ranges.
+use tianshan_platform::migrate::Migration;
+
+const V200: &str = r#"
+CREATE TABLE missions_needs (
+    id TEXT PRIMARY KEY,
+    org_code TEXT NOT NULL REFERENCES orgs(code),
+    org_path TEXT COLLATE BINARY NOT NULL,
+    kind TEXT NOT NULL,
+    specialty TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    wanted_from TEXT NOT NULL,
+    wanted_to TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'open',
+    mission_id TEXT,
+    posted_by TEXT NOT NULL,
+    posted_at TEXT NOT NULL
+);
+CREATE INDEX missions_needs_path ON missions_needs(org_path);
+CREATE INDEX missions_needs_status ON missions_needs(status, org_path);
+CREATE TABLE missions_offers (
+    id TEXT PRIMARY KEY,
+    org_code TEXT NOT NULL REFERENCES orgs(code),
+    org_path TEXT COLLATE BINARY NOT NULL,
+    specialty TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    expert TEXT NOT NULL DEFAULT '',
+    available_from TEXT NOT NULL,
+    available_to TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    posted_by TEXT NOT NULL,
+    posted_at TEXT NOT NULL
+);
+CREATE INDEX missions_offers_specialty ON missions_offers(specialty);
+CREATE TABLE missions_missions (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    site_code TEXT NOT NULL REFERENCES orgs(code),
+    site_path TEXT COLLATE BINARY NOT NULL,
+    lead_code TEXT NOT NULL REFERENCES orgs(code),
+    lead_path TEXT COLLATE BINARY NOT NULL,
+    starts_on TEXT NOT NULL,
+    ends_on TEXT NOT NULL,
+    need_id TEXT,
+    offer_id TEXT,
+    team TEXT NOT NULL DEFAULT '',
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX missions_missions_site ON missions_missions(site_path);
+CREATE INDEX missions_missions_lead ON missions_missions(lead_path);
+CREATE TABLE missions_activities (
+    id TEXT PRIMARY KEY,
+    mission_id TEXT NOT NULL REFERENCES missions_missions(id),
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    topic TEXT NOT NULL DEFAULT '',
+    count BIGINT NOT NULL DEFAULT 0,
+    people TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX missions_activities_mission ON missions_activities(mission_id, day);
+CREATE TABLE missions_mentorships (
+    id TEXT PRIMARY KEY,
+    mentor_username TEXT NOT NULL,
+    mentor_name TEXT NOT NULL,
+    mentor_code TEXT NOT NULL REFERENCES orgs(code),
+    mentor_path TEXT COLLATE BINARY NOT NULL,
+    trainee_name TEXT NOT NULL,
+    trainee_post TEXT NOT NULL DEFAULT '',
+    trainee_ethnicity TEXT NOT NULL DEFAULT '',
+    trainee_code TEXT NOT NULL REFERENCES orgs(code),
+    trainee_path TEXT COLLATE BINARY NOT NULL,
+    goals TEXT NOT NULL DEFAULT '',
+    starts_on TEXT NOT NULL,
+    ends_on TEXT NOT NULL,
+    mission_id TEXT,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX missions_mentorships_trainee ON missions_mentorships(trainee_path);
+CREATE INDEX missions_mentorships_mentor ON missions_mentorships(mentor_path);
+CREATE TABLE missions_milestones (
+    id TEXT PRIMARY KEY,
+    mentorship_id TEXT NOT NULL REFERENCES missions_mentorships(id),
+    position BIGINT NOT NULL,
+    competency TEXT NOT NULL,
+    signed_on TEXT,
+    evidence TEXT NOT NULL DEFAULT '',
+    signed_by TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX missions_milestones_mentorship ON missions_milestones(mentorship_id, position);
+CREATE TABLE missions_staff (
+    id TEXT PRIMARY KEY,
+    full_name TEXT NOT NULL,
+    batch TEXT NOT NULL DEFAULT '',
+    specialty TEXT NOT NULL DEFAULT '',
+    home_code TEXT NOT NULL REFERENCES orgs(code),
+    home_path TEXT COLLATE BINARY NOT NULL,
+    post_code TEXT NOT NULL REFERENCES orgs(code),
+    post_path TEXT COLLATE BINARY NOT NULL,
+    arrived_on TEXT NOT NULL,
+    leaves_on TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX missions_staff_post ON missions_staff(post_path);
+CREATE TABLE missions_liaison (
+    id TEXT PRIMARY KEY,
+    from_code TEXT NOT NULL REFERENCES orgs(code),
+    from_path TEXT COLLATE BINARY NOT NULL,
+    home_code TEXT NOT NULL REFERENCES orgs(code),
+    home_path TEXT COLLATE BINARY NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    asked_by TEXT NOT NULL,
+    asked_by_name TEXT NOT NULL,
+    asked_at TEXT NOT NULL,
+    answer TEXT NOT NULL DEFAULT '',
+    answer_from TEXT,
+    answer_to TEXT,
+    answer_people TEXT NOT NULL DEFAULT '',
+    answered_by TEXT NOT NULL DEFAULT '',
+    answered_at TEXT,
+    done_at TEXT
+);
+CREATE INDEX missions_liaison_from ON missions_liaison(from_path);
+CREATE INDEX missions_liaison_home ON missions_liaison(home_path);
+"#;
+
+pub fn migrations() -> Vec<Migration> {
+    vec![Migration::same(200, "missions_tables", V200)]
+}

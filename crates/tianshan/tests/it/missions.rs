@@ -1,0 +1,955 @@
+//! Expert missions and talent development: a department's need and a rear hospital's offer
+//! ranked on the coordinator's board, turned into a mission in one action, its day log and
+//! report; a mentorship signed off only by the mentor; a department request answered and
+//! closed with its response time; needs and day logs through CSV and XLSX; scope refusals on
+//! pages and API. The coordinator's path in Chromium at phone width is the browser test.
+use serde_json::{json, Value};
+use tianshan_platform::audit::{list, Filter};
+
+use crate::both;
+use crate::helpers::TestApp;
+
+async fn get_json(client: &reqwest::Client, url: String) -> (u16, Value) {
+    let r = client.get(url).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn post_json(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
+    let r = client.post(url).json(&body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn day(app: &TestApp, offset: i64) -> String {
+    (app.st.clock.now().date() + time::Duration::days(offset)).to_string()
+}
+
+fn field_error(body: &Value, field: &str) -> String {
+    body["error"]["fields"]
+        .as_array()
+        .and_then(|f| f.iter().find(|e| e["field"] == field))
+        .map(|e| e["message"].as_str().unwrap_or("").to_string())
+        .unwrap_or_else(|| panic!("no error on {field}: {body}"))
+}
+
+async fn audit_actions(app: &TestApp, entity_type: &str) -> Vec<(String, String, String)> {
+    let f = Filter {
+        entity_type: Some(entity_type.to_string()),
+        ..Default::default()
+    };
+    list(&app.db, &f, 200)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.username, e.action, e.entity_id))
+        .collect()
+}
+
+/// need → ranked match → mission (one action) → day log → report, with scope refusals.
+async fn need_to_mission_to_report(app: &TestApp) {
+    let doctor = app.api("doctor").await;
+    let expert = app.api("expert").await;
+    let coord = app.api("coordinator").await;
+    // The Kashgar urology department (in the doctor's prefecture) asks for a technique.
+    let need = json!({"org_code": "653100-H01-URO", "kind": "technique", "specialty": "泌尿外科",
+        "topic": "经皮肾镜碎石取石术", "priority": "high", "wanted_from": day(app, 10), "wanted_to": day(app, 60),
+        "reason": "结石患儿转诊乌鲁木齐路途远"});
+    let (s, n) = post_json(&doctor, app.url("/api/v1/missions/needs"), need.clone()).await;
+    assert_eq!(s, 201, "{n}");
+    let need_id = n["id"].as_str().unwrap().to_string();
+    assert_eq!(n["status"], "open");
+    // Not for a department outside one's own area; dates out of order are refused plainly.
+    let mut outside = need.clone();
+    outside["org_code"] = json!("650500-H01-NEU");
+    let (s, body) = post_json(&doctor, app.url("/api/v1/missions/needs"), outside).await;
+    assert_eq!(s, 422);
+    assert!(!field_error(&body, "org_code").is_empty());
+    let mut backwards = need.clone();
+    backwards["wanted_to"] = json!(day(app, 1));
+    let (s, body) = post_json(&doctor, app.url("/api/v1/missions/needs"), backwards).await;
+    assert_eq!(s, 422);
+    assert!(
+        field_error(&body, "wanted_to").contains("before the start")
+            || field_error(&body, "wanted_to").contains("早于")
+    );
+    // A nurse may not post needs at all.
+    let (s, _) = post_json(
+        &app.api("nurse").await,
+        app.url("/api/v1/missions/needs"),
+        need.clone(),
+    )
+    .await;
+    assert_eq!(s, 403);
+
+    // The Peking Union expert offers the technique.
+    let (s, o) = post_json(
+        &expert,
+        app.url("/api/v1/missions/offers"),
+        json!({"org_code": "RH-BJ-PUMCH",
+        "specialty": "泌尿外科", "topic": "经皮肾镜碎石取石术 输尿管软镜", "expert": "陈立新",
+        "available_from": day(app, 20), "available_to": day(app, 90)}),
+    )
+    .await;
+    assert_eq!(s, 201, "{o}");
+    let offer_id = o["id"].as_str().unwrap().to_string();
+
+    // The coordinator's board ranks it first for the need, with why.
+    let (s, board) = get_json(&coord, app.url("/api/v1/missions/board")).await;
+    assert_eq!(s, 200);
+    let line = board["needs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["need"]["id"] == need_id.as_str())
+        .unwrap_or_else(|| panic!("need not on the board: {board}"));
+    let best = &line["matches"][0];
+    assert_eq!(best["offer"]["id"], offer_id.as_str());
+    assert_eq!(best["fit"]["specialty"], true);
+    assert_eq!(best["fit"]["topic"], true);
+    assert_eq!(best["fit"]["overlap_days"], 41);
+    assert!(best["fit"]["score"].as_u64().unwrap() >= 80, "{best}");
+    // The demo's Yiwu stroke need ranks the Qilu neurology offer first.
+    let yiwu = board["needs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["need"]["id"] == "demo-need-yiwu-stroke")
+        .unwrap();
+    assert_eq!(yiwu["matches"][0]["offer"]["id"], "demo-offer-qilu-neu");
+    assert_eq!(yiwu["age_days"], 46);
+    // Only planners see the board.
+    let (s, _) = get_json(&doctor, app.url("/api/v1/missions/board")).await;
+    assert_eq!(s, 403);
+
+    // One action: need + offer → mission, for the overlap of their dates.
+    let convert = app.url(&format!("/api/v1/missions/needs/{need_id}/convert"));
+    let (s, body) = post_json(
+        &coord,
+        convert.clone(),
+        json!({"offer_id": "nope", "kind": "mission"}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(!field_error(&body, "offer_id").is_empty());
+    let (s, m) = post_json(
+        &coord,
+        convert.clone(),
+        json!({"offer_id": offer_id, "kind": "mission"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{m}");
+    let mission_id = m["id"].as_str().unwrap().to_string();
+    assert_eq!(m["starts_on"], day(app, 20).as_str());
+    assert_eq!(m["ends_on"], day(app, 60).as_str());
+    assert_eq!(m["site_code"], "653100-H01-URO");
+    assert_eq!(m["lead_code"], "RH-BJ-PUMCH");
+    assert_eq!(m["team"], "陈立新");
+    let (s, _) = post_json(
+        &coord,
+        convert,
+        json!({"offer_id": offer_id, "kind": "mission"}),
+    )
+    .await;
+    assert_eq!(s, 409, "a planned need is not planned twice");
+    let (_, n) = get_json(
+        &doctor,
+        app.url(&format!("/api/v1/missions/needs/{need_id}")),
+    )
+    .await;
+    assert_eq!(n["status"], "planned");
+    assert_eq!(n["mission_id"], mission_id.as_str());
+    let planned = audit_actions(app, "Mission").await;
+    assert!(
+        planned.contains(&(
+            "coordinator".into(),
+            "missions.plan".into(),
+            mission_id.clone()
+        )),
+        "{planned:?}"
+    );
+
+    // The day log: the site's doctor and the leading hospital's expert both record.
+    let log = app.url(&format!(
+        "/api/v1/missions/missions/{mission_id}/activities"
+    ));
+    let (s, a) = post_json(
+        &doctor,
+        log.clone(),
+        json!({"day": day(app, 21), "kind": "lecture",
+        "topic": "小儿泌尿系结石诊治", "count": 42, "people": "陈立新（主讲）"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let (s, a) = post_json(
+        &expert,
+        log.clone(),
+        json!({"day": day(app, 22), "kind": "operation",
+        "topic": "经皮肾镜碎石取石术", "count": 2, "people": "买买提·艾力，李娜"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let (s, body) = post_json(
+        &doctor,
+        log.clone(),
+        json!({"day": day(app, 61), "kind": "clinic", "count": 30}),
+    )
+    .await;
+    assert_eq!(s, 422, "a day outside the mission");
+    assert!(!field_error(&body, "day").is_empty());
+    let (s, body) = post_json(
+        &doctor,
+        log.clone(),
+        json!({"day": day(app, 22), "kind": "operation", "count": 1}),
+    )
+    .await;
+    assert_eq!(s, 422, "an operation without its technique");
+    assert!(!field_error(&body, "topic").is_empty());
+    let (s, body) = post_json(
+        &doctor,
+        log.clone(),
+        json!({"day": day(app, 22), "kind": "picnic"}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(field_error(&body, "kind").contains("clinic"));
+    // Out of scope: the Hami official sees nothing of it; the nurse has no access.
+    let official = app.api("official").await;
+    let (s, _) = get_json(
+        &official,
+        app.url(&format!("/api/v1/missions/missions/{mission_id}")),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _) = post_json(
+        &official,
+        log.clone(),
+        json!({"day": day(app, 22), "kind": "clinic", "count": 1}),
+    )
+    .await;
+    assert_eq!(s, 403, "the official does not record");
+    let (s, _) = get_json(
+        &app.api("nurse").await,
+        app.url(&format!("/api/v1/missions/missions/{mission_id}")),
+    )
+    .await;
+    assert_eq!(s, 403);
+
+    // The report: what was left behind.
+    let (s, r) = get_json(
+        &doctor,
+        app.url(&format!("/api/v1/missions/missions/{mission_id}/report")),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["techniques"], json!(["经皮肾镜碎石取石术"]));
+    assert_eq!(r["people_trained"], json!(["买买提·艾力", "李娜"]));
+    assert_eq!(r["totals"]["lecture"]["count"], 42);
+    assert_eq!(r["totals"]["operation"]["count"], 2);
+    assert_eq!(r["days_logged"], 2);
+    assert_eq!(r["days_planned"], 41);
+    assert_eq!(r["need"]["topic"], "经皮肾镜碎石取石术");
+    // As a page and as CSV.
+    let b = app.browser("doctor").await;
+    let page = b.get(&format!("/missions/m/{mission_id}/report")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("买买提·艾力") && html.contains("经皮肾镜碎石取石术"));
+    let csv = b.get(&format!("/missions/m/{mission_id}/report.csv")).await;
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    assert!(csv.contains("technique,经皮肾镜碎石取石术"), "{csv}");
+    assert!(csv.contains("trained,李娜"), "{csv}");
+    let page = app
+        .browser("official")
+        .await
+        .get(&format!("/missions/m/{mission_id}"))
+        .await;
+    assert_eq!(page.status(), 404);
+}
+both!(need_to_mission_to_report);
+
+/// The mentor alone signs off competencies; progress follows.
+async fn mentorship_signed_off_by_the_mentor(app: &TestApp) {
+    let coord = app.api("coordinator").await;
+    let body = json!({"mentor_username": "expert", "mentor_code": "RH-BJ-PUMCH-NEU",
+        "trainee_name": "古丽米热·阿不都", "trainee_post": "住院医师", "trainee_ethnicity": "维吾尔族",
+        "trainee_code": "650500-H01-NEU", "goals": "卒中单元", "starts_on": day(app, -30), "ends_on": day(app, 300),
+        "competencies": ["NIHSS评分", "静脉溶栓"]});
+    let (s, m) = post_json(
+        &coord,
+        app.url("/api/v1/missions/mentorships"),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(s, 201, "{m}");
+    let id = m["mentorship"]["id"].as_str().unwrap().to_string();
+    assert_eq!(m["mentorship"]["mentor_name"], "陈立新");
+    let first = m["milestones"][0]["id"].as_str().unwrap().to_string();
+    let mut no_steps = body.clone();
+    no_steps["competencies"] = json!([]);
+    let (s, e) = post_json(&coord, app.url("/api/v1/missions/mentorships"), no_steps).await;
+    assert_eq!(s, 422);
+    assert!(!field_error(&e, "competencies").is_empty());
+    let mut nobody = body.clone();
+    nobody["mentor_username"] = json!("nobody");
+    let (s, e) = post_json(&coord, app.url("/api/v1/missions/mentorships"), nobody).await;
+    assert_eq!(s, 422);
+    assert!(!field_error(&e, "mentor_username").is_empty());
+
+    let sign = app.url(&format!(
+        "/api/v1/missions/mentorships/{id}/milestones/{first}/sign"
+    ));
+    let ok = json!({"signed_on": day(app, 0), "evidence": "观察溶栓3例"});
+    // The coordinator may mentor but is not this trainee's mentor.
+    let (s, e) = post_json(&coord, sign.clone(), ok.clone()).await;
+    assert_eq!(s, 422);
+    assert!(
+        field_error(&e, "signed_by").contains("mentor")
+            || field_error(&e, "signed_by").contains("导师")
+    );
+    // The Kashgar doctor does not see a Hami trainee at all.
+    let (s, _) = post_json(&app.api("doctor").await, sign.clone(), ok.clone()).await;
+    assert_eq!(s, 404);
+    let expert = app.api("expert").await;
+    let (s, e) = post_json(
+        &expert,
+        sign.clone(),
+        json!({"signed_on": day(app, 3), "evidence": "x"}),
+    )
+    .await;
+    assert_eq!(s, 422, "not in the future");
+    assert!(!field_error(&e, "signed_on").is_empty());
+    let (s, v) = post_json(&expert, sign.clone(), ok.clone()).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["signed"], 1);
+    assert_eq!(v["milestones"][0]["signed_by"], "expert");
+    assert_eq!(v["milestones"][0]["evidence"], "观察溶栓3例");
+    let (s, _) = post_json(&expert, sign, ok).await;
+    assert_eq!(s, 409);
+    let signed = audit_actions(app, "Mentorship").await;
+    assert!(signed.contains(&("expert".into(), "talent.sign_off".into(), id.clone())));
+    // The mentor's page shows progress; the sign-off form only to the mentor.
+    let page = app
+        .browser("expert")
+        .await
+        .get(&format!("/missions/mentorships/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("1/2") && page.contains("/sign/"));
+    let page = app
+        .browser("coordinator")
+        .await
+        .get(&format!("/missions/mentorships/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("1/2") && !page.contains("/sign/"));
+}
+both!(mentorship_signed_off_by_the_mentor);
+
+/// 一人援疆，全科援疆: ask → answer with dates and people → done, with the response time.
+async fn department_request_answered_and_done(app: &TestApp) {
+    let doctor = app.api("doctor").await;
+    let expert = app.api("expert").await;
+    let (s, r) = post_json(&doctor, app.url("/api/v1/missions/requests"), json!({"from_code": "653100-H01-HEM",
+        "home_code": "RH-BJ-PUMCH-NEU", "kind": "opinion", "subject": "移植后神经系统并发症第二意见"})).await;
+    assert_eq!(s, 201, "{r}");
+    let id = r["request"]["id"].as_str().unwrap().to_string();
+    assert_eq!(r["request"]["status"], "open");
+    let (s, _) = post_json(
+        &doctor,
+        app.url("/api/v1/missions/requests"),
+        json!({"from_code": "653100-H01-HEM",
+        "home_code": "RH-BJ-PUMCH-NEU", "kind": "gossip", "subject": "x"}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    let answer = json!({"answer": "安排远程会诊", "answer_from": day(app, 2), "answer_to": day(app, 2), "answer_people": "陈立新"});
+    // Only the home department answers; the asker cannot close before an answer.
+    let (s, _) = post_json(
+        &doctor,
+        app.url(&format!("/api/v1/missions/requests/{id}/answer")),
+        answer.clone(),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _) = post_json(
+        &doctor,
+        app.url(&format!("/api/v1/missions/requests/{id}/done")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 409);
+    let (s, v) = post_json(
+        &expert,
+        app.url(&format!("/api/v1/missions/requests/{id}/answer")),
+        answer.clone(),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["request"]["status"], "answered");
+    assert_eq!(v["request"]["answer_people"], "陈立新");
+    assert_eq!(v["response_hours"], 0);
+    let (s, _) = post_json(
+        &expert,
+        app.url(&format!("/api/v1/missions/requests/{id}/answer")),
+        answer,
+    )
+    .await;
+    assert_eq!(s, 409);
+    let (s, v) = post_json(
+        &doctor,
+        app.url(&format!("/api/v1/missions/requests/{id}/done")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["request"]["status"], "done");
+    let (s, _) = get_json(
+        &app.api("official").await,
+        app.url(&format!("/api/v1/missions/requests/{id}")),
+    )
+    .await;
+    assert_eq!(s, 404);
+    // The demo's answered request took 22 hours.
+    let (_, list) = get_json(
+        &app.api("admin").await,
+        app.url("/api/v1/missions/requests"),
+    )
+    .await;
+    let gvhd = list["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["request"]["id"] == "demo-req-gvhd")
+        .unwrap();
+    assert_eq!(gvhd["response_hours"], 22);
+    let acts = audit_actions(app, "DepartmentRequest").await;
+    assert!(acts.contains(&(
+        "expert".into(),
+        "missions.liaison.answer".into(),
+        id.clone()
+    )));
+}
+both!(department_request_answered_and_done);
+
+async fn upload(client: &reqwest::Client, url: String, bytes: Vec<u8>) -> (u16, Value) {
+    let r = client.post(url).body(bytes).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Needs and day logs out as CSV/XLSX and back in, all-or-nothing with row numbers.
+async fn needs_and_logs_through_files(app: &TestApp) {
+    let coord = app.api("coordinator").await;
+    let count = |v: &Value| v["needs"].as_array().unwrap().len();
+    let (_, before) = get_json(&coord, app.url("/api/v1/missions/needs")).await;
+    let n0 = count(&before);
+    assert!(n0 >= 6);
+    let csv = "org_code,kind,specialty,topic,priority,wanted_from,wanted_to,reason\n\
+        650522-H01-NEU,training,神经内科,卒中护理培训,normal,2026-03-01,2026-04-30,\n\
+        650522-H01-NEU,technique,神经内科,脑电图,urgent,2026-03-01,2026-02-01,\n\
+        RH-BJ-PUMCH,technique,神经内科,脑电图,normal,2026-03-01,2026-04-01,\n";
+    let (s, r) = upload(
+        &coord,
+        app.url("/api/v1/missions/needs/import?filename=needs.csv"),
+        csv.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(s, 422, "{r}");
+    assert_eq!(r["refused"], true);
+    let rows: Vec<(u64, String)> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["field"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (3, "priority".into()),
+            (3, "wanted_to".into()),
+            (4, "org_code".into())
+        ]
+    );
+    assert!(!r["errors"][0]["message"].as_str().unwrap().is_empty());
+    let (_, after) = get_json(&coord, app.url("/api/v1/missions/needs")).await;
+    assert_eq!(count(&after), n0, "nothing written from a file with errors");
+    let (s, r) = upload(
+        &coord,
+        app.url("/api/v1/missions/needs/import?filename=needs.csv&skip_bad=true"),
+        csv.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["imported"], 1);
+    assert_eq!(r["skipped"], 2);
+    // XLSX out, and the same file back in (every row is valid again).
+    let x = coord
+        .get(app.url("/api/v1/missions/needs/export?format=xlsx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(x.status(), 200);
+    let bytes = x.bytes().await.unwrap().to_vec();
+    assert!(bytes.starts_with(b"PK"));
+    let (s, r) = upload(
+        &coord,
+        app.url("/api/v1/missions/needs/import?filename=needs.xlsx"),
+        bytes,
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["imported"].as_u64().unwrap() as usize, n0 + 1);
+    let (_, after) = get_json(&coord, app.url("/api/v1/missions/needs")).await;
+    assert_eq!(count(&after), 2 * (n0 + 1));
+    let c = coord
+        .get(app.url("/api/v1/missions/needs/export?format=csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        c.contains("650522-H01-NEU,training,神经内科,卒中护理培训,normal,2026-03-01,2026-04-30"),
+        "{c}"
+    );
+    let (s, _) = get_json(&coord, app.url("/api/v1/missions/needs/export?format=pdf")).await;
+    assert_eq!(s, 400);
+
+    // The Hami 2023 mission's day log: CSV out, a file with one bad row refused with its row.
+    let log = "/api/v1/missions/missions/demo-mission-hami-2023/activities";
+    let c = coord
+        .get(app.url(&format!("{log}/export?format=csv")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        c.contains("2023-12-08,agreement,新疆医科大学第二附属医院—哈密市中心医院 帕金森病专病联盟"),
+        "{c}"
+    );
+    let file = "day,kind,topic,count,people\n2023-12-10,lecture,帕金森病的康复,60,郭纪锋\n2023-12-11,clinic,,20,\n";
+    let (s, r) = upload(
+        &coord,
+        app.url(&format!("{log}/import")),
+        file.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(s, 422, "{r}");
+    assert_eq!(r["errors"][0]["row"], 3);
+    assert_eq!(r["errors"][0]["field"], "day");
+    let (_, acts) = get_json(&coord, app.url(log)).await;
+    assert_eq!(acts["activities"].as_array().unwrap().len(), 10);
+    let file = "day,kind,topic,count,people\n2023-12-10,lecture,帕金森病的康复,60,郭纪锋\n";
+    let (s, r) = upload(
+        &coord,
+        app.url(&format!("{log}/import")),
+        file.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    let (_, acts) = get_json(&coord, app.url(log)).await;
+    assert_eq!(acts["activities"].as_array().unwrap().len(), 11);
+    // The Hami official may read but not import into it.
+    let (s, _) = upload(
+        &app.api("official").await,
+        app.url(&format!("{log}/import")),
+        file.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(s, 403);
+}
+both!(needs_and_logs_through_files);
+
+/// The demo tells the seeds' story, and the pages answer by role.
+async fn demo_and_pages(app: &TestApp) {
+    let official = app.api("official").await;
+    let (s, r) = get_json(
+        &official,
+        app.url("/api/v1/missions/missions/demo-mission-hami-2023/report"),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert!(r["mission"]["title"]
+        .as_str()
+        .unwrap()
+        .contains("健康丝绸路"));
+    assert_eq!(r["totals"]["clinic"]["count"], 328);
+    assert!(r["agreements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a.as_str().unwrap().contains("帕金森病专病联盟")));
+    assert_eq!(r["apprentices"][0]["trainee_name"], "艾力·买买提");
+    assert_eq!(r["apprentices"][0]["signed"], 2);
+    assert_eq!(r["team"].as_array().unwrap().len(), 5);
+    // The Kashgar transplant platform is the doctor's, not the Hami official's.
+    let (s, _) = get_json(
+        &official,
+        app.url("/api/v1/missions/missions/demo-mission-kashgar-hsct-2024"),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, r) = get_json(
+        &app.api("doctor").await,
+        app.url("/api/v1/missions/missions/demo-mission-kashgar-hsct-2024/report"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(r["techniques"], json!(["异基因造血干细胞移植"]));
+    let (_, staff) = get_json(&app.api("doctor").await, app.url("/api/v1/missions/staff")).await;
+    let names: Vec<&str> = staff["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["full_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["黄宇贤", "肖非"]);
+
+    let coord = app.browser("coordinator").await;
+    let html = coord.get("/missions").await.text().await.unwrap();
+    assert!(html.contains("急性缺血性卒中静脉溶栓与机械取栓") && html.contains("山东大学齐鲁医院"));
+    assert!(html.contains("/missions/needs/demo-need-yiwu-stroke/convert"));
+    let r = coord
+        .post_form(
+            "/missions/needs/new",
+            &[
+                ("org_code", "650522-H01-NEU"),
+                ("kind", "training"),
+                ("specialty", "神经内科"),
+                ("topic", "卒中护理"),
+                ("priority", "normal"),
+                ("wanted_from", "2026-05-01"),
+                ("wanted_to", "2026-04-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("结束日期早于开始日期"),
+        "the form says why in the reader's language"
+    );
+    let r = coord
+        .post_form(
+            "/missions/needs/new",
+            &[
+                ("org_code", "650522-H01-NEU"),
+                ("kind", "training"),
+                ("specialty", "神经内科"),
+                ("topic", "卒中护理"),
+                ("priority", "normal"),
+                ("wanted_from", "2026-05-01"),
+                ("wanted_to", "2026-06-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app.browser("nurse").await.get("/missions").await;
+    assert_eq!(r.status(), 403);
+    let expert = app
+        .browser("expert")
+        .await
+        .get("/missions")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!expert.contains("/convert"), "only planners convert");
+}
+both!(demo_and_pages);
+
+mod browser {
+    //! The coordinator, on a phone, turns a need into a mission and logs its first day.
+    use std::net::TcpListener;
+    use std::os::unix::process::CommandExt;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use fantoccini::{Client, ClientBuilder, Locator};
+    use serde_json::json;
+
+    use crate::helpers::{demo_password, spawn_app, Backend};
+
+    const WAIT: Duration = Duration::from_secs(20);
+    const PHONE_WIDTH: i64 = 390;
+
+    struct Chromedriver {
+        child: Child,
+        url: String,
+    }
+
+    impl Chromedriver {
+        async fn start() -> Chromedriver {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port();
+            let child = Command::new("/usr/bin/chromedriver")
+                .arg(format!("--port={port}"))
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let d = Chromedriver {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+            };
+            let start = Instant::now();
+            loop {
+                if let Ok(r) = reqwest::get(format!("{}/status", d.url)).await {
+                    if r.status().is_success() {
+                        break;
+                    }
+                }
+                assert!(start.elapsed() < WAIT, "chromedriver did not answer");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            d
+        }
+    }
+
+    impl Drop for Chromedriver {
+        fn drop(&mut self) {
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stderr(Stdio::null())
+                .status();
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn screenshot_dir() -> PathBuf {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        dir
+    }
+
+    async fn fits(c: &Client, what: &str) {
+        let v = c
+            .execute(
+                "return [window.innerWidth, document.documentElement.scrollWidth]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (inner, scroll) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
+        assert_eq!(inner, PHONE_WIDTH);
+        assert!(
+            scroll <= inner,
+            "{what} is {scroll} px wide on a {inner} px screen"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn coordinator_turns_a_need_into_a_mission_on_a_phone() {
+        let driver = Chromedriver::start().await;
+        let app = spawn_app(Backend::Sqlite).await;
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-sync",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("--user-data-dir={}", profile.path().display())])
+        .collect::<Vec<_>>();
+        let caps = json!({ "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args,
+            "mobileEmulation": { "deviceMetrics": { "width": PHONE_WIDTH, "height": 844, "pixelRatio": 1.0 } } } });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        let c = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .unwrap();
+        let result = tokio::spawn(scenario(c.clone(), app.base.clone())).await;
+        if let Ok(png) = c.screenshot().await {
+            let _ = std::fs::write(screenshot_dir().join("missions-coordinator-phone.png"), png);
+        }
+        let _ = c.close().await;
+        drop(driver);
+        if let Err(e) = result {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+
+    async fn scenario(c: Client, base: String) {
+        c.goto(&format!("{base}/login")).await.unwrap();
+        c.find(Locator::Css("#username"))
+            .await
+            .unwrap()
+            .send_keys("coordinator")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#password"))
+            .await
+            .unwrap()
+            .send_keys(demo_password("coordinator"))
+            .await
+            .unwrap();
+        c.find(Locator::Css("#signin"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("header .who"))
+            .await
+            .unwrap();
+        c.goto(&format!("{base}/missions")).await.unwrap();
+        let need = c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#need-demo-need-yiwu-stroke"))
+            .await
+            .unwrap();
+        fits(&c, "the board").await;
+        let text = need.text().await.unwrap();
+        assert!(text.contains("山东大学齐鲁医院"), "{text}");
+        // Plan the best match as an expert mission, in one tap.
+        need.find(Locator::Css("form.match button.convert"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let title = c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#mission-title"))
+            .await
+            .unwrap();
+        assert!(title.text().await.unwrap().contains("急性缺血性卒中"));
+        assert!(c
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/missions/m/"));
+        fits(&c, "the mission page").await;
+        // Log the first day: a taught operation with the local surgeons.
+        let day: String = c
+            .find(Locator::Css("#day"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        assert!(!day.is_empty());
+        c.find(Locator::Css("#kind option[value=operation]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::Css("#topic"))
+            .await
+            .unwrap()
+            .send_keys("急性缺血性卒中机械取栓")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#count"))
+            .await
+            .unwrap()
+            .send_keys("2")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#people"))
+            .await
+            .unwrap()
+            .send_keys("伊吾县人民医院 努尔兰")
+            .await
+            .unwrap();
+        // What was typed survives leaving the page (a dropped link, a closed tab).
+        let here = c.current_url().await.unwrap();
+        c.goto(&format!("{base}/missions")).await.unwrap();
+        c.goto(here.as_str()).await.unwrap();
+        let topic = c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#topic"))
+            .await
+            .unwrap();
+        assert_eq!(
+            topic.prop("value").await.unwrap().as_deref(),
+            Some("急性缺血性卒中机械取栓")
+        );
+        let people = c.find(Locator::Css("#people")).await.unwrap();
+        assert_eq!(
+            people.prop("value").await.unwrap().as_deref(),
+            Some("伊吾县人民医院 努尔兰")
+        );
+        // The platform's draft keeps typed text; a select starts from its first choice.
+        c.find(Locator::Css("#kind option[value=operation]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::Css("#save-activity"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#notice"))
+            .await
+            .unwrap();
+        let log = c
+            .find(Locator::Css("#log"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            log.contains("急性缺血性卒中机械取栓") && log.contains("努尔兰"),
+            "{log}"
+        );
+        c.find(Locator::Css("#report-link"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let techniques = c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#report-techniques"))
+            .await
+            .unwrap();
+        assert!(techniques
+            .text()
+            .await
+            .unwrap()
+            .contains("急性缺血性卒中机械取栓"));
+        fits(&c, "the report").await;
+    }
+}
