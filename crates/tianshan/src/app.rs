@@ -25,6 +25,7 @@ pub fn modules() -> Vec<Module> {
         pages::module(),
         tianshan_registry::module(),
         crate::forecast::module(),
+        tianshan_vaccination::module(),
     ]
 }
 

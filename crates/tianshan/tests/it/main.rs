@@ -13,3 +13,4 @@ mod registry_api;
 mod registry_fhir;
 mod registry_requests;
 mod registry_web;
+mod vaccination;

@@ -1,0 +1,668 @@
+//! The vaccination clinic over HTTP on both backends: one child from check-in to leave, two
+//! stations racing for the last dose of a lot, bad lots and bad input refused with nothing
+//! written, the cold chain (HTTP and the real MQTT broker) quarantining lots, serious AEFI
+//! alerting the county, and the clinic day in Chromium at 390 px.
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::{audit_for, TestApp};
+
+const CLINIC: &str = "653121100-VC";
+const VILLAGE: &str = "653121100201";
+/// A child in Shule county: outside the demo nurse's township.
+const SHULE_CHILD: &str = "demo-0004";
+
+async fn get_json(c: &reqwest::Client, url: String) -> (u16, Value) {
+    let r = c.get(url).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn post_json(c: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
+    let r = c.post(url).json(&body).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+fn days_ago(n: i64) -> String {
+    let d = tianshan_platform::clock::Clock::system().now().date() - time::Duration::days(n);
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Register an infant in the nurse's village; returns the patient id.
+async fn infant(app: &TestApp, given: &str, age_days: i64) -> String {
+    let (s, body) = post_json(
+        &app.api("nurse").await,
+        app.url("/api/v1/patients?confirm_not_duplicate=true"),
+        json!({"family_name": "测", "given_name": given, "sex": "female", "birth_date": days_ago(age_days),
+               "org_code": VILLAGE, "guardians": [{"name": "测母", "relationship": "mother", "phone": "13900001111"}]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{body}");
+    body["patient"]["id"].as_str().unwrap().to_string()
+}
+
+async fn lot(
+    app: &TestApp,
+    product: &str,
+    lot_no: &str,
+    qty: i64,
+    expiry: &str,
+    device: Option<&str>,
+) -> Value {
+    let (s, body) = post_json(
+        &app.api("nurse").await,
+        app.url("/api/v1/vaccination/lots"),
+        json!({"org_code": CLINIC, "product_code": product, "lot_no": lot_no, "quantity": qty,
+               "expiry": expiry, "manufacturer": "北京生物制品研究所", "device_id": device}),
+    )
+    .await;
+    assert_eq!(s, 201, "{body}");
+    body
+}
+
+async fn lot_quantity(app: &TestApp, id: &str) -> (i64, String) {
+    let (s, body) = get_json(&app.api("nurse").await, app.url("/api/v1/vaccination/lots")).await;
+    assert_eq!(s, 200);
+    let l = body["lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == id)
+        .cloned()
+        .unwrap();
+    (
+        l["quantity"].as_i64().unwrap(),
+        l["status"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Check in, screen and register a child for `product`; returns the visit id.
+async fn to_vaccination(app: &TestApp, c: &reqwest::Client, child: &str, product: &str) -> String {
+    let (s, v) = post_json(
+        c,
+        app.url("/api/v1/vaccination/visits"),
+        json!({"clinic_code": CLINIC, "patient_id": child}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (s, v) = post_json(
+        c,
+        app.url(&format!("/api/v1/vaccination/visits/{id}/screening")),
+        json!({}),
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("screened")), "{v}");
+    let (s, v) = post_json(
+        c,
+        app.url(&format!("/api/v1/vaccination/visits/{id}/registration")),
+        json!({"products": [product], "consent_by": "测母"}),
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("registered")), "{v}");
+    id
+}
+
+const FAR: &str = "2030-12-31";
+
+async fn clinic_flow(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "一号", 61).await;
+    // The due list at two months: DTaP, polio due; products named in Chinese.
+    let (s, rec) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/children/{child}")),
+    )
+    .await;
+    assert_eq!(s, 200, "{rec}");
+    let polio = rec["due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["vaccine_group"] == "Polio")
+        .unwrap();
+    assert!(
+        matches!(polio["status"].as_str(), Some("due" | "overdue")),
+        "{polio}"
+    );
+    assert!(
+        polio["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name_zh"] == "脊灰灭活疫苗"),
+        "{polio}"
+    );
+    let hepb = rec["due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["vaccine_group"] == "HepB")
+        .unwrap();
+    assert!(hepb["earliest"].as_str().is_some());
+
+    let l = lot(app, "IPV", "IPV-FLOW-1", 5, FAR, None).await;
+    let lot_id = l["id"].as_str().unwrap();
+    let (s, v) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/visits"),
+        json!({"clinic_code": CLINIC, "patient_id": child}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let visit = v["id"].as_str().unwrap().to_string();
+    let first_no = v["queue_no"].as_i64().unwrap();
+    assert!(first_no >= 1);
+    // Registration before screening: 409, the visit unchanged.
+    let (s, e) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/visits/{visit}/registration")),
+        json!({"products": ["IPV"], "consent_by": "测母"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    let (s, _) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/visits/{visit}/screening")),
+        json!({"neurological": true}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/visits/{visit}/registration")),
+        json!({"products": ["IPV"], "consent_by": "测母"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, out) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/visits/{visit}/vaccination")),
+        json!({"doses": [{"lot_no": "IPV-FLOW-1", "site": "LT"}]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{out}");
+    assert_eq!(out["visit"]["status"], "observing");
+    assert_eq!(out["doses"][0]["product_code"], "IPV");
+    assert_eq!(out["doses"][0]["route"], "IM");
+    assert_eq!(lot_quantity(app, lot_id).await, (4, "active".to_string()));
+    // The board shows the child under observation with about 30 minutes left.
+    let (s, b) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/clinics/{CLINIC}/board")),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let line = b["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["visit_id"] == visit.as_str())
+        .unwrap();
+    assert_eq!(line["station"], "observation");
+    let left = line["observation_left"].as_i64().unwrap();
+    assert!((1700..=1800).contains(&left), "{left}");
+    // Leaving now is leaving early; the next appointment is set.
+    let (s, v) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/visits/{visit}/leave")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "left");
+    assert_eq!(v["early_leave"], 1);
+    assert!(v["next_date"].as_str().is_some(), "{v}");
+    // The dose is in the record and evaluated valid for polio.
+    let (_, rec) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/children/{child}")),
+    )
+    .await;
+    let d = &rec["doses"][0];
+    assert_eq!(d["product_name_zh"], "脊灰灭活疫苗");
+    assert!(
+        d["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["vaccine_group"] == "Polio" && e["status"] == "valid"),
+        "{d}"
+    );
+    // A dose given at the wrong age is not valid, with the reason.
+    let (s, _) = post_json(&nurse, app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": child, "product_code": "MMR", "given_on": days_ago(30), "elsewhere": true, "lot_no": "card"})).await;
+    assert_eq!(s, 201);
+    let (_, rec) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/children/{child}")),
+    )
+    .await;
+    let mmr = rec["doses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["product_code"] == "MMR")
+        .unwrap();
+    let e = &mmr["evaluations"][0];
+    assert_eq!(e["status"], "not_valid", "{mmr}");
+    assert!(
+        e["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "age_too_young"),
+        "{mmr}"
+    );
+    // Audited: each step, with the patient.
+    let audit = audit_for(app, &child).await;
+    let acts: Vec<&str> = audit
+        .iter()
+        .filter(|a| a.0 == "nurse")
+        .map(|a| a.1.as_str())
+        .collect();
+    assert!(acts.contains(&"vaccination.dose"), "{acts:?}");
+    assert!(
+        acts.iter().filter(|a| **a == "vaccination.visit").count() >= 5,
+        "{acts:?}"
+    );
+}
+both!(clinic_flow);
+
+/// Two stations vaccinate from a lot with one dose left, at the same moment: one dose is
+/// recorded, the other station gets a clear 409, the count is 0, never below.
+async fn concurrent_last_dose(app: &TestApp) {
+    let a = app.api("nurse").await;
+    let b = app.api("nurse").await;
+    let l = lot(app, "HepB", "HEPB-LAST-1", 1, FAR, None).await;
+    let lot_id = l["id"].as_str().unwrap().to_string();
+    let c1 = infant(app, "甲", 40).await;
+    let c2 = infant(app, "乙", 41).await;
+    let v1 = to_vaccination(app, &a, &c1, "HepB").await;
+    let v2 = to_vaccination(app, &b, &c2, "HepB").await;
+    let body = json!({"doses": [{"lot_no": "HEPB-LAST-1", "site": "RT"}]});
+    let (r1, r2) = tokio::join!(
+        post_json(
+            &a,
+            app.url(&format!("/api/v1/vaccination/visits/{v1}/vaccination")),
+            body.clone()
+        ),
+        post_json(
+            &b,
+            app.url(&format!("/api/v1/vaccination/visits/{v2}/vaccination")),
+            body.clone()
+        ),
+    );
+    let mut codes = [r1.0, r2.0];
+    codes.sort();
+    assert_eq!(codes, [200, 409], "{r1:?} {r2:?}");
+    let refused = if r1.0 == 409 { &r1.1 } else { &r2.1 };
+    assert_eq!(refused["error"]["code"], "conflict");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("HEPB-LAST-1"),
+        "{refused}"
+    );
+    assert_eq!(lot_quantity(app, &lot_id).await, (0, "active".to_string()));
+    // Exactly one dose from that lot, and the refused child is still waiting for vaccination.
+    let (_, d1) = get_json(
+        &a,
+        app.url(&format!("/api/v1/vaccination/doses?patient={c1}")),
+    )
+    .await;
+    let (_, d2) = get_json(
+        &a,
+        app.url(&format!("/api/v1/vaccination/doses?patient={c2}")),
+    )
+    .await;
+    assert_eq!(
+        d1["doses"].as_array().unwrap().len() + d2["doses"].as_array().unwrap().len(),
+        1
+    );
+    let waiting = if r1.0 == 409 { &v1 } else { &v2 };
+    let (_, v) = get_json(
+        &a,
+        app.url(&format!("/api/v1/vaccination/visits/{waiting}")),
+    )
+    .await;
+    assert_eq!(v["status"], "registered");
+}
+both!(concurrent_last_dose);
+
+async fn bad_lots_and_input(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "丙", 70).await;
+    let dose = |lot_no: &str| json!({"patient_id": child, "lot_no": lot_no, "site": "LT"});
+    // Unknown lot: 422 naming the field.
+    let (s, e) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        dose("NO-SUCH-LOT"),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["error"]["fields"][0]["field"], "lot_no");
+    // Expired lot: 409, stock unchanged.
+    let expired = lot(app, "DTaP", "DTAP-OLD", 10, &days_ago(1), None).await;
+    let (s, e) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        dose("DTAP-OLD"),
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("DTAP-OLD"));
+    assert_eq!(
+        lot_quantity(app, expired["id"].as_str().unwrap()).await.0,
+        10
+    );
+    // Recalled lot: 409.
+    let recalled = lot(app, "DTaP", "DTAP-RECALL", 10, FAR, None).await;
+    let rid = recalled["id"].as_str().unwrap();
+    let (s, _) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/lots/{rid}/decision")),
+        json!({"decision": "recall", "reason": "厂家召回通知"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        dose("DTAP-RECALL"),
+    )
+    .await;
+    assert_eq!(s, 409);
+    // A child out of the nurse's scope: 404, as for an unknown child, and the refusal audited.
+    let good = lot(app, "DTaP", "DTAP-GOOD", 10, FAR, None).await;
+    let (s, _) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": SHULE_CHILD, "lot_no": "DTAP-GOOD"}),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/children/{SHULE_CHILD}")),
+    )
+    .await;
+    assert_eq!(s, 404);
+    assert_eq!(lot_quantity(app, good["id"].as_str().unwrap()).await.0, 10);
+    // An official may read but not vaccinate: 403.
+    let official = app.api("official").await;
+    let (s, _) = post_json(
+        &official,
+        app.url("/api/v1/vaccination/doses"),
+        dose("DTAP-GOOD"),
+    )
+    .await;
+    assert_eq!(s, 403);
+    // Bad values: a future date, an unknown site, a malformed body.
+    let (s, e) = post_json(&nurse, app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": child, "product_code": "DTaP", "elsewhere": true, "given_on": "2099-01-01", "site": "XX"})).await;
+    assert_eq!(s, 422, "{e}");
+    let fields: Vec<&str> = e["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"given_on") && fields.contains(&"site"),
+        "{fields:?}"
+    );
+    let r = nurse
+        .post(app.url("/api/v1/vaccination/doses"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error());
+    // Stock never below zero by adjustment either.
+    let (s, _) = post_json(
+        &nurse,
+        app.url(&format!(
+            "/api/v1/vaccination/lots/{}/adjust",
+            good["id"].as_str().unwrap()
+        )),
+        json!({"kind": "wastage", "delta": -11, "reason": "开瓶"}),
+    )
+    .await;
+    assert_eq!(s, 409);
+    let (_, d) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/doses?patient={child}")),
+    )
+    .await;
+    assert_eq!(d["doses"].as_array().unwrap().len(), 0, "nothing written");
+    // A clinic outside the nurse's scope: 404.
+    let (s, _) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/visits"),
+        json!({"clinic_code": "653129100-VC", "patient_id": child}),
+    )
+    .await;
+    assert_eq!(s, 404);
+}
+both!(bad_lots_and_input);
+
+fn at(minutes_ago: i64) -> String {
+    let t = tianshan_platform::clock::Clock::system().now() - time::Duration::minutes(minutes_ago);
+    tianshan_platform::clock::timestamp_text(t)
+}
+
+async fn device(app: &TestApp, id: &str, minutes: i64) {
+    let (s, d) = post_json(
+        &app.api("nurse").await,
+        app.url("/api/v1/vaccination/devices"),
+        json!({"id": id, "org_code": CLINIC, "name": "冷藏冰箱", "excursion_minutes": minutes}),
+    )
+    .await;
+    assert_eq!(s, 201, "{d}");
+}
+
+async fn cold_chain_http(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    device(app, "TEST-F1", 30).await;
+    let inside = lot(app, "MMR", "MMR-FRIDGE", 20, FAR, Some("TEST-F1")).await;
+    let outside = lot(app, "MMR", "MMR-BOX", 20, FAR, None).await;
+    let read = |a: String, c: f64| json!({"at": a, "celsius": c});
+    let url = app.url("/api/v1/vaccination/devices/TEST-F1/readings");
+    // Impossible temperature and malformed time: 422, nothing stored.
+    let (s, e) = post_json(&nurse, url.clone(), read(at(100), 400.0)).await;
+    assert_eq!(s, 422, "{e}");
+    let (s, _) = post_json(
+        &nurse,
+        url.clone(),
+        json!({"at": "yesterday", "celsius": 4.0}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    // 10-minute readings: 20 minutes out of range, then the same reading sent twice.
+    for (m, c) in [(60, 5.0), (50, 9.5), (40, 10.0)] {
+        let (s, o) = post_json(&nurse, url.clone(), read(at(m), c)).await;
+        assert_eq!(s, 200, "{o}");
+    }
+    let (_, o) = post_json(&nurse, url.clone(), read(at(40), 10.0)).await;
+    assert_eq!(o["stored"], false, "a duplicate is not stored again");
+    assert_eq!(o["minutes_out"], 10);
+    let (_, o) = post_json(&nurse, url.clone(), read(at(30), 9.0)).await;
+    assert_eq!(o["minutes_out"], 20);
+    assert_eq!(o["quarantined"].as_array().unwrap().len(), 0);
+    // A late reading fills the gap: 30 minutes cumulative → excursion.
+    let (_, o) = post_json(&nurse, url.clone(), read(at(20), 4.0)).await;
+    assert_eq!(o["minutes_out"], 30, "{o}");
+    assert_eq!(o["quarantined"].as_array().unwrap().len(), 1, "{o}");
+    assert_eq!(
+        lot_quantity(app, inside["id"].as_str().unwrap()).await.1,
+        "quarantined"
+    );
+    assert_eq!(
+        lot_quantity(app, outside["id"].as_str().unwrap()).await.1,
+        "active"
+    );
+    // The alert reaches the county coordinator.
+    let (_, al) = get_json(
+        &app.api("coordinator").await,
+        app.url("/api/v1/vaccination/alerts"),
+    )
+    .await;
+    assert!(
+        al["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "cold_chain_excursion"),
+        "{al}"
+    );
+    // No dose from the quarantined lot.
+    let child = infant(app, "丁", 400).await;
+    let (s, e) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": child, "lot_no": "MMR-FRIDGE"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    // A person releases it, with a reason; then it can be used.
+    let lid = inside["id"].as_str().unwrap();
+    let (s, _) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/lots/{lid}/decision")),
+        json!({"decision": "release", "reason": ""}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    let (s, l) = post_json(&nurse, app.url(&format!("/api/v1/vaccination/lots/{lid}/decision")),
+        json!({"decision": "release", "reason": "温度记录核查：累计30分钟≤10℃，稳定性数据支持继续使用"})).await;
+    assert_eq!((s, l["status"].as_str()), (200, Some("active")));
+    let (s, _) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": child, "lot_no": "MMR-FRIDGE", "site": "RD"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, d) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/devices/TEST-F1/review"),
+        json!({}),
+    )
+    .await;
+    assert_eq!((s, d["status"].as_str()), (200, Some("ok")));
+}
+both!(cold_chain_http);
+
+/// Readings published to the real local Mosquitto broker reach the device; a duplicate does not
+/// count twice; a malformed payload is dropped.
+async fn cold_chain_mqtt(app: &TestApp) {
+    let dev = format!("MQ-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    device(app, &dev, 30).await;
+    let l = lot(app, "BCG", &format!("BCG-{dev}"), 50, FAR, Some(&dev)).await;
+    // Let the subscriber connect.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let topic = format!("tianshan/coldchain/{dev}/reading");
+    let publish = |payload: String| {
+        let st = std::process::Command::new("mosquitto_pub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "1883",
+                "-q",
+                "1",
+                "-t",
+                &topic,
+                "-m",
+                &payload,
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    publish("{malformed".to_string());
+    for (m, c) in [(60, 12.0), (50, 12.5), (50, 12.5), (40, 11.0)] {
+        publish(json!({"at": at(m), "celsius": c}).to_string());
+    }
+    let nurse = app.api("nurse").await;
+    let mut readings = 0;
+    for _ in 0..50 {
+        let (_, d) = get_json(
+            &nurse,
+            app.url(&format!("/api/v1/vaccination/devices/{dev}")),
+        )
+        .await;
+        readings = d["readings"].as_array().map(Vec::len).unwrap_or(0);
+        if readings == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(readings, 3, "the duplicate is stored once");
+    assert_eq!(
+        lot_quantity(app, l["id"].as_str().unwrap()).await.1,
+        "active",
+        "20 minutes is not yet 30"
+    );
+    publish(json!({"at": at(30), "celsius": 6.0}).to_string());
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = lot_quantity(app, l["id"].as_str().unwrap()).await.1;
+        if status == "quarantined" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "quarantined");
+    let (_, d) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/devices/{dev}")),
+    )
+    .await;
+    assert_eq!(d["device"]["status"], "excursion");
+    assert_eq!(d["excursions"][0]["minutes"], 30);
+}
+both!(cold_chain_mqtt);
+
+async fn aefi_serious_alerts_county(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "戊", 90).await;
+    lot(app, "DTaP", "DTAP-AEFI", 5, FAR, None).await;
+    let (s, d) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": child, "lot_no": "DTAP-AEFI", "site": "LT"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let dose = d["id"].as_str().unwrap();
+    let (s, e) = post_json(&nurse, app.url("/api/v1/vaccination/aefi"),
+        json!({"patient_id": child, "dose_id": dose, "onset": days_ago(0), "symptoms": "x", "severity": "terrible", "outcome": "recovered"})).await;
+    assert_eq!(s, 422, "{e}");
+    let (s, a) = post_json(&nurse, app.url("/api/v1/vaccination/aefi"),
+        json!({"patient_id": child, "dose_id": dose, "onset": days_ago(0), "symptoms": "高热惊厥，39.6℃", "severity": "severe",
+               "treatment": "送县医院", "outcome": "recovering", "serious": true})).await;
+    assert_eq!(s, 201, "{a}");
+    assert_eq!(a["serious"], 1);
+    let (_, al) = get_json(
+        &app.api("coordinator").await,
+        app.url("/api/v1/vaccination/alerts"),
+    )
+    .await;
+    assert!(
+        al["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["kind"] == "aefi_serious" && x["ref_id"] == a["id"]),
+        "{al}"
+    );
+    let audit = audit_for(app, &child).await;
+    assert!(audit.iter().any(|e| e.1 == "vaccination.aefi"));
+}
+both!(aefi_serious_alerts_county);
