@@ -666,3 +666,311 @@ async fn aefi_serious_alerts_county(app: &TestApp) {
     assert!(audit.iter().any(|e| e.1 == "vaccination.aefi"));
 }
 both!(aefi_serious_alerts_county);
+
+/// One child through every station in Chromium at 390 px: check-in by name, screening,
+/// registration from the due list with consent, vaccination by lot number, the observation
+/// timer, and the queue board showing them. Screenshots in `target/screenshots/`.
+mod browser {
+    use std::net::TcpListener;
+    use std::os::unix::process::CommandExt;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use fantoccini::elements::Element;
+    use fantoccini::{Client, ClientBuilder, Locator};
+    use serde_json::json;
+
+    use super::{infant, lot, CLINIC, FAR};
+    use crate::helpers::{demo_password, spawn_app, Backend, TestApp};
+
+    const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+    const CHROMIUM: &str = "/usr/bin/chromium";
+    const WAIT: Duration = Duration::from_secs(20);
+    const PHONE_WIDTH: i64 = 390;
+
+    struct Chromedriver {
+        child: Child,
+        url: String,
+    }
+
+    impl Chromedriver {
+        async fn start() -> Chromedriver {
+            for bin in [CHROMEDRIVER, CHROMIUM] {
+                assert!(
+                    Path::new(bin).exists(),
+                    "{bin} is missing: install chromium and chromium-driver"
+                );
+            }
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port();
+            let child = Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
+            let driver = Chromedriver {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+            };
+            let status = format!("{}/status", driver.url);
+            let http = reqwest::Client::new();
+            let start = Instant::now();
+            loop {
+                if let Ok(r) = http.get(&status).send().await {
+                    if r.status().is_success() {
+                        break;
+                    }
+                }
+                assert!(start.elapsed() < WAIT, "chromedriver did not answer");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            driver
+        }
+    }
+
+    impl Drop for Chromedriver {
+        fn drop(&mut self) {
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stderr(Stdio::null())
+                .status();
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    async fn phone(driver: &Chromedriver, profile: &Path) -> Client {
+        let args = [
+            "--headless".to_string(),
+            "--no-sandbox".to_string(),
+            "--disable-gpu".to_string(),
+            "--no-first-run".to_string(),
+            "--disable-background-networking".to_string(),
+            "--disable-component-update".to_string(),
+            "--disable-sync".to_string(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        let caps = json!({ "goog:chromeOptions": { "binary": CHROMIUM, "args": args,
+            "mobileEmulation": { "deviceMetrics": { "width": PHONE_WIDTH, "height": 844, "pixelRatio": 1.0 } } } });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .unwrap_or_else(|e| panic!("Chromium did not start through chromedriver: {e}"))
+    }
+
+    fn screenshot_dir() -> PathBuf {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        dir
+    }
+
+    async fn shot(c: &Client, name: &str) {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(name), png).unwrap();
+    }
+
+    async fn fits(c: &Client, what: &str) {
+        let v = c
+            .execute(
+                "return [window.innerWidth, document.documentElement.scrollWidth, \
+                 Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5).join(' ')]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (inner, scroll) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
+        assert_eq!(inner, PHONE_WIDTH);
+        assert!(
+            scroll <= inner,
+            "{what} is {scroll} px wide on a {inner} px screen: {}",
+            v[2]
+        );
+    }
+
+    async fn find(c: &Client, css: &str) -> Element {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+    }
+
+    async fn click(c: &Client, css: &str) {
+        find(c, css).await.click().await.unwrap();
+    }
+
+    async fn wait_for(c: &Client, css: &str) -> Element {
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("expected {css}: {e}"))
+    }
+
+    async fn queue_no(app: &TestApp, child: &str) -> i64 {
+        let b: serde_json::Value = app
+            .api("nurse")
+            .await
+            .get(app.url(&format!("/api/v1/vaccination/clinics/{CLINIC}/board")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        b["visits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["patient_id"] == child)
+            .unwrap()["queue_no"]
+            .as_i64()
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_child_through_every_station_at_phone_width() {
+        let driver = Chromedriver::start().await;
+        let app = spawn_app(Backend::Sqlite).await;
+        let child = infant(&app, "浏览器", 62).await;
+        lot(&app, "IPV", "IPV-BROWSER-1", 10, FAR, None).await;
+        let profile = tempfile::tempdir().unwrap();
+        let c = phone(&driver, profile.path()).await;
+        let run = tokio::spawn(scenario(c.clone(), app.base.clone(), child.clone())).await;
+        let result = match run {
+            Ok(()) => {
+                let no = queue_no(&app, &child).await;
+                tokio::spawn(board(c.clone(), app.base.clone(), no)).await
+            }
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            if let Ok(png) = c.screenshot().await {
+                let _ = std::fs::write(screenshot_dir().join("vaccination-failure.png"), png);
+            }
+        }
+        let _ = c.close().await;
+        drop(driver);
+        if let Err(e) = result {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+
+    async fn scenario(c: Client, base: String, child: String) {
+        c.goto(&format!("{base}/login")).await.unwrap();
+        find(&c, "#username")
+            .await
+            .send_keys("nurse")
+            .await
+            .unwrap();
+        find(&c, "#password")
+            .await
+            .send_keys(demo_password("nurse"))
+            .await
+            .unwrap();
+        click(&c, "#signin").await;
+        wait_for(&c, "header .who").await;
+        // Check-in: find the child by name, take a queue number.
+        c.goto(&format!(
+            "{base}/vaccination/clinics/{CLINIC}?station=checkin"
+        ))
+        .await
+        .unwrap();
+        find(&c, "#q").await.send_keys("测浏览器").await.unwrap();
+        click(&c, "#find").await;
+        wait_for(&c, &format!("#checkin-{child}")).await;
+        fits(&c, "check-in").await;
+        shot(&c, "vaccination-1-checkin.png").await;
+        click(&c, &format!("#checkin-{child}")).await;
+        // Screening: the child waits with a number; no contraindication.
+        wait_for(&c, "button[id^='screen-']").await;
+        let items = c.find_all(Locator::Css("#queue li")).await.unwrap();
+        let mut no = String::new();
+        for it in items {
+            if it.text().await.unwrap().contains("测浏览器") {
+                no = it
+                    .attr("id")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .trim_start_matches("visit-")
+                    .to_string();
+            }
+        }
+        assert!(!no.is_empty(), "the child is in the screening queue");
+        fits(&c, "screening").await;
+        shot(&c, "vaccination-2-screening.png").await;
+        click(&c, &format!("#screen-{no}")).await;
+        // Registration: the due list offers IPV (脊灰灭活疫苗); the guardian consents.
+        let ipv = wait_for(&c, &format!("#product-IPV-{no}")).await;
+        let label = c
+            .find(Locator::Css(&format!("#visit-{no}")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(label.contains("脊灰灭活疫苗"), "{label}");
+        ipv.click().await.unwrap();
+        find(&c, &format!("#consent-{no}"))
+            .await
+            .send_keys("测母")
+            .await
+            .unwrap();
+        fits(&c, "registration").await;
+        shot(&c, "vaccination-3-registration.png").await;
+        click(&c, &format!("#register-{no}")).await;
+        // Vaccination: type the lot number, choose the site.
+        wait_for(&c, &format!("#lot-IPV-{no}"))
+            .await
+            .send_keys("IPV-BROWSER-1")
+            .await
+            .unwrap();
+        fits(&c, "vaccination").await;
+        shot(&c, "vaccination-4-vaccination.png").await;
+        click(&c, &format!("#vaccinate-{no}")).await;
+        // Observation: the timer counts down from 30 minutes.
+        let timer = wait_for(&c, &format!("#timer-{no}")).await;
+        let first = timer.text().await.unwrap();
+        assert!(
+            first.starts_with("29:") || first.starts_with("30:"),
+            "{first}"
+        );
+        tokio::time::sleep(Duration::from_millis(2200)).await;
+        let later = timer.text().await.unwrap();
+        assert_ne!(first, later, "the timer runs");
+        fits(&c, "observation").await;
+        shot(&c, "vaccination-5-observation.png").await;
+        // The child's page shows the dose.
+        c.goto(&format!("{base}/vaccination/children/{child}"))
+            .await
+            .unwrap();
+        let doses = wait_for(&c, "#doses").await.text().await.unwrap();
+        assert!(doses.contains("脊灰灭活疫苗"), "{doses}");
+        fits(&c, "child page").await;
+        shot(&c, "vaccination-6-child.png").await;
+    }
+
+    async fn board(c: Client, base: String, no: i64) {
+        c.goto(&format!("{base}/vaccination/clinics/{CLINIC}/board"))
+            .await
+            .unwrap();
+        let row = wait_for(&c, &format!("#board-{no}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(row.contains("测浏览器"), "{row}");
+        assert!(row.contains("留观"), "{row}");
+        fits(&c, "queue board").await;
+        shot(&c, "vaccination-7-board.png").await;
+    }
+}
