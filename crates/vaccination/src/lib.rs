@@ -6,6 +6,7 @@
 mod api;
 pub mod demo;
 pub mod domain;
+mod fhir;
 mod mqtt;
 mod schema;
 pub mod service;
@@ -26,6 +27,7 @@ pub fn module() -> Module {
         nav: vec![NavItem::new("vacc.nav", "/vaccination", Some(perms::READ))],
         pages: web::routes(),
         api: api::routes(),
+        fhir: fhir::types(),
         demo: Some(demo::loader),
         tasks: vec![mqtt::task],
         ..Module::new("vaccination")

@@ -667,6 +667,90 @@ async fn aefi_serious_alerts_county(app: &TestApp) {
 }
 both!(aefi_serious_alerts_county);
 
+async fn fhir_immunization(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "己", 100).await;
+    lot(app, "DTaP", "DTAP-FHIR", 3, FAR, None).await;
+    let post = |body: Value| {
+        let nurse = nurse.clone();
+        let url = app.url("/fhir/r4/Immunization");
+        async move {
+            let r = nurse
+                .post(url)
+                .header("content-type", "application/fhir+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // Given elsewhere (a vaccination card): CVX 10 is IPV.
+    let (s, r) = post(json!({"resourceType": "Immunization", "status": "completed", "patient": {"reference": format!("Patient/{child}")},
+        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "10"}]},
+        "occurrenceDateTime": days_ago(40), "primarySource": false, "lotNumber": "CARD-1"})).await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["vaccineCode"]["text"], "脊灰灭活疫苗");
+    let id = r["id"].as_str().unwrap().to_string();
+    // Given here from stock: the lot is taken.
+    let (s, r) = post(json!({"resourceType": "Immunization", "status": "completed", "patient": {"reference": format!("Patient/{child}")},
+        "vaccineCode": {"coding": [{"system": "https://tianshan.health/fhir/CodeSystem/vaccine-product", "code": "DTaP"}]},
+        "occurrenceDateTime": days_ago(0), "primarySource": true, "lotNumber": "DTAP-FHIR",
+        "route": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration", "code": "IM"}]}})).await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["route"]["coding"][0]["code"], "IM");
+    // A vaccine code nobody knows: 422 OperationOutcome; an out-of-scope child: 404.
+    let (s, r) = post(json!({"resourceType": "Immunization", "status": "completed", "patient": {"reference": format!("Patient/{child}")},
+        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "999"}]}, "occurrenceDateTime": days_ago(1)})).await;
+    assert!(s == 422 || s == 400, "{s} {r}");
+    assert_eq!(r["resourceType"], "OperationOutcome");
+    let (s, _) = post(json!({"resourceType": "Immunization", "status": "completed", "patient": {"reference": format!("Patient/{SHULE_CHILD}")},
+        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "10"}]}, "occurrenceDateTime": days_ago(1)})).await;
+    assert_eq!(s, 404);
+    // Read and search by patient, vaccine code and date.
+    let (s, r) = get_json(&nurse, app.url(&format!("/fhir/r4/Immunization/{id}"))).await;
+    assert_eq!((s, r["lotNumber"].as_str()), (200, Some("CARD-1")));
+    let (_, b) = get_json(
+        &nurse,
+        app.url(&format!("/fhir/r4/Immunization?patient=Patient/{child}")),
+    )
+    .await;
+    assert_eq!(b["total"], 2, "{b}");
+    let (_, b) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/Immunization?patient={child}&vaccine-code=10"
+        )),
+    )
+    .await;
+    assert_eq!(b["total"], 1);
+    let (_, b) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/Immunization?patient={child}&date=ge{}",
+            days_ago(10)
+        )),
+    )
+    .await;
+    assert_eq!(b["total"], 1);
+    // The same doses as the JSON API.
+    let (_, d) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/doses?patient={child}")),
+    )
+    .await;
+    assert_eq!(d["doses"].as_array().unwrap().len(), 2);
+    // A partner sees only what is shared with them: not this dose.
+    let (s, _) = get_json(
+        &app.api("partner").await,
+        app.url(&format!("/fhir/r4/Immunization/{id}")),
+    )
+    .await;
+    assert!(s == 404 || s == 403, "{s}");
+}
+both!(fhir_immunization);
+
 /// One child through every station in Chromium at 390 px: check-in by name, screening,
 /// registration from the due list with consent, vaccination by lot number, the observation
 /// timer, and the queue board showing them. Screenshots in `target/screenshots/`.
