@@ -6,6 +6,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use tianshan_platform::api::ApiError;
 use tianshan_platform::auth::Principal;
+use tianshan_platform::tabular::{self, ImportReport};
+use tianshan_platform::web::PageCtx;
 use tianshan_platform::{ApiRouter, AppError, Msg, Platform};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::routes;
@@ -21,6 +23,8 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(decide_lot))
         .routes(routes!(adjust_lot))
         .routes(routes!(record_dose, list_doses))
+        .routes(routes!(import_doses))
+        .routes(routes!(export_doses))
         .routes(routes!(child_record))
         .routes(routes!(check_in))
         .routes(routes!(get_visit))
@@ -186,6 +190,90 @@ async fn list_doses(
     Ok(Json(Doses {
         doses: svc::search_doses(&st, &who, &q).await?,
     }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ImportParams {
+    /// The file's name (`doses.csv`, `doses.xlsx`); XLSX is also recognised by its content.
+    #[serde(default)]
+    filename: String,
+    /// Write the good rows and skip the bad ones (otherwise a file with a bad row writes nothing).
+    #[serde(default)]
+    skip_bad: bool,
+}
+
+/// Import doses given elsewhere from a CSV or XLSX file (the body). Columns: `patient_id`,
+/// `product_code` or `cvx`, `given_on`, optional `lot_no`, `site`, `route`, `vaccinator`,
+/// `org_code` (an export's file is accepted as it is). Every row is checked first; errors name
+/// the row number. 422 with the report when refused; 200 with the report when written.
+#[utoipa::path(post, path = "/api/v1/vaccination/doses/import", tag = "vaccination", params(ImportParams),
+    request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8 or GB18030) or XLSX"),
+    responses((status = 200, body = ImportReport), (status = 400, body = ApiError), (status = 403, body = ApiError), (status = 422, body = ImportReport)),
+    security(("bearer" = [])))]
+async fn import_doses(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Query(p): Query<ImportParams>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let name = if p.filename.is_empty() {
+        "doses.csv"
+    } else {
+        p.filename.as_str()
+    };
+    let mut report = svc::import_doses(&st, &who, &body, name, p.skip_bad).await?;
+    report.localise(&ctx.t);
+    let status = if report.refused {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(report)).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ExportParams {
+    /// `csv` (default) or `xlsx`.
+    #[serde(default)]
+    format: String,
+    patient: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The dose register of the caller's area (or one child) as CSV or XLSX (audited as an export).
+#[utoipa::path(get, path = "/api/v1/vaccination/doses/export", tag = "vaccination", params(ExportParams),
+    responses((status = 200, description = "The file", content_type = "text/csv"), (status = 403, body = ApiError), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+async fn export_doses(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(p): Query<ExportParams>,
+) -> Result<Response, AppError> {
+    let q = DoseQuery {
+        patient: p.patient,
+        from: p.from,
+        to: p.to,
+        limit: 500,
+        ..Default::default()
+    };
+    let rows = svc::export_doses(&st, &who, &q).await?;
+    Ok(if p.format == "xlsx" {
+        tabular::download(
+            "doses.xlsx",
+            tabular::XLSX_TYPE,
+            tabular::to_xlsx("doses", &DOSE_COLUMNS, &rows)?,
+        )
+    } else {
+        tabular::download(
+            "doses.csv",
+            tabular::CSV_TYPE,
+            tabular::to_csv(&DOSE_COLUMNS, &rows),
+        )
+    })
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -624,6 +624,162 @@ pub async fn search_doses(
     Ok(rows)
 }
 
+// ---------------------------------------------------------------- import and export
+
+/// Columns of a dose file (import and export share them).
+pub const DOSE_COLUMNS: [&str; 13] = [
+    "dose_id",
+    "patient_id",
+    "name",
+    "product_code",
+    "product_name",
+    "cvx",
+    "given_on",
+    "lot_no",
+    "site",
+    "route",
+    "vaccinator",
+    "org_code",
+    "source",
+];
+
+/// Import doses given elsewhere from a CSV or XLSX file (columns `patient_id`, `product_code`
+/// or `cvx`, `given_on`, and optionally `lot_no`, `site`, `route`, `vaccinator`, `org_code`).
+/// Every row is checked first; a file with a bad row writes nothing unless `skip_bad`, and the
+/// good rows are then written in one transaction.
+pub async fn import_doses(
+    st: &Platform,
+    who: &Principal,
+    bytes: &[u8],
+    filename: &str,
+    skip_bad: bool,
+) -> Result<tianshan_platform::tabular::ImportReport, AppError> {
+    use tianshan_platform::tabular;
+    who.require(perms::ADMINISTER)?;
+    let table = tabular::read(bytes, filename)?;
+    table.require(&["patient_id", "given_on"])?;
+    let products = products(st).await?;
+    let mut report = tabular::ImportReport {
+        rows: table.rows.len(),
+        ..Default::default()
+    };
+    let mut good = Vec::new();
+    for row in &table.rows {
+        let get = |c: &str| table.get(row, c).to_string();
+        let mut product = get("product_code");
+        if product.is_empty() {
+            let cvx = get("cvx");
+            product = cvx
+                .parse::<i64>()
+                .ok()
+                .and_then(|c| products.iter().find(|p| p.cvx == c))
+                .map(|p| p.code.clone())
+                .unwrap_or(cvx);
+        }
+        let input = DoseInput {
+            patient_id: get("patient_id"),
+            product_code: product,
+            lot_no: get("lot_no"),
+            given_on: get("given_on"),
+            site: get("site"),
+            route: get("route"),
+            vaccinator: get("vaccinator"),
+            elsewhere: true,
+            org_code: get("org_code"),
+        };
+        let checked = if input.given_on.is_empty() {
+            Err(invalid("given_on", "vacc.err.date"))
+        } else {
+            prepare_dose(st, who, &input, "import").await
+        };
+        match checked {
+            Ok(p) => good.push(p.row),
+            Err(AppError::Invalid(f)) => report.row_failed(row.number, f),
+            Err(AppError::NotFound) => report.row_failed(
+                row.number,
+                vec![FieldError::new("patient_id", Msg::new("vacc.err.patient"))],
+            ),
+            Err(e) => return Err(e),
+        }
+    }
+    let bad = report.bad_rows();
+    if bad > 0 && !skip_bad {
+        report.refused = true;
+        return Ok(report);
+    }
+    report.skipped = bad;
+    report.imported = good.len();
+    let who2 = who.clone();
+    let today = domain::date_text(today(st));
+    let detail = format!(
+        "{filename}: {} doses imported, {bad} rows skipped",
+        good.len()
+    );
+    st.write(move |tx| {
+        Box::pin(async move {
+            for d in &good {
+                write_dose(tx, &who2, d, &today).await?;
+            }
+            tx.record(
+                &who2,
+                Event::new(Action::IMPORT, "Immunization", "").detail(&detail),
+            );
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(report)
+}
+
+/// The doses of a query as file rows ([`DOSE_COLUMNS`]), with the children's names; audited
+/// as an export.
+pub async fn export_doses(
+    st: &Platform,
+    who: &Principal,
+    q: &DoseQuery,
+) -> Result<Vec<Vec<String>>, AppError> {
+    let rows = search_doses(st, who, q).await?;
+    let mut ids: Vec<String> = rows.iter().map(|d| d.patient_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let people = facade::patients_by_ids(st, who, &ids).await?;
+    let products = products(st).await?;
+    let detail = format!("{} doses", rows.len());
+    st.audit(
+        who,
+        Event::new(Action::EXPORT, "Immunization", "").detail(&detail),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            vec![
+                d.id.clone(),
+                d.patient_id.clone(),
+                people
+                    .iter()
+                    .find(|p| p.id == d.patient_id)
+                    .map(|p| p.full_name.clone())
+                    .unwrap_or_default(),
+                d.product_code.clone(),
+                products
+                    .iter()
+                    .find(|p| p.code == d.product_code)
+                    .map(|p| p.name_zh.clone())
+                    .unwrap_or_default(),
+                d.cvx.to_string(),
+                d.given_on,
+                d.lot_no,
+                d.site,
+                d.route,
+                d.vaccinator,
+                d.org_code,
+                d.source,
+            ]
+        })
+        .collect())
+}
+
 // ---------------------------------------------------------------- the child's record
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

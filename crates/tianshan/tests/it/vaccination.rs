@@ -751,6 +751,118 @@ async fn fhir_immunization(app: &TestApp) {
 }
 both!(fhir_immunization);
 
+async fn import_and_export(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "庚", 200).await;
+    let csv = format!(
+        "patient_id,product_code,cvx,given_on,lot_no,site\n\
+         {child},HepB,,{d1},H1,RT\n\
+         {child},NOPE,,{d2},X,LT\n\
+         {SHULE_CHILD},HepB,,{d2},H2,RT\n\
+         {child},,10,{d2},P1,LT\n\
+         {child},DTaP,,not-a-date,D1,LT\n",
+        d1 = days_ago(190),
+        d2 = days_ago(120)
+    );
+    let import = |body: Vec<u8>, q: &str| {
+        let nurse = nurse.clone();
+        let url = app.url(&format!("/api/v1/vaccination/doses/import?{q}"));
+        async move {
+            let r = nurse.post(url).body(body).send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    };
+    // Refused: every bad row named by its line, nothing written.
+    let (s, rep) = import(csv.clone().into_bytes(), "filename=doses.csv").await;
+    assert_eq!(s, 422, "{rep}");
+    assert_eq!(rep["refused"], true);
+    let rows: Vec<(i64, &str)> = rep["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_i64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![(3, "product"), (4, "patient_id"), (6, "given_on")],
+        "{rep}"
+    );
+    assert!(!rep["errors"][0]["message"].as_str().unwrap().is_empty());
+    let (_, d) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/doses?patient={child}")),
+    )
+    .await;
+    assert_eq!(
+        d["doses"].as_array().unwrap().len(),
+        0,
+        "nothing half-imported"
+    );
+    // Skipping the bad rows writes the two good ones.
+    let (s, rep) = import(csv.into_bytes(), "filename=doses.csv&skip_bad=true").await;
+    assert_eq!(s, 200, "{rep}");
+    assert_eq!(
+        (rep["imported"].as_i64(), rep["skipped"].as_i64()),
+        (Some(2), Some(3))
+    );
+    // Export as XLSX and CSV; the XLSX file imports again as it is (a round trip).
+    let r = nurse
+        .get(app.url(&format!(
+            "/api/v1/vaccination/doses/export?format=csv&patient={child}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("脊灰灭活疫苗") && text.contains("测庚"),
+        "{text}"
+    );
+    let r = nurse
+        .get(app.url(&format!(
+            "/api/v1/vaccination/doses/export?format=xlsx&patient={child}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let xlsx = r.bytes().await.unwrap().to_vec();
+    assert!(xlsx.starts_with(b"PK"));
+    let (s, rep) = import(xlsx, "filename=doses.xlsx").await;
+    assert_eq!(s, 200, "{rep}");
+    assert_eq!(rep["imported"], 2);
+    let (_, d) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/doses?patient={child}")),
+    )
+    .await;
+    let doses = d["doses"].as_array().unwrap();
+    assert_eq!(doses.len(), 4);
+    assert!(doses.iter().all(|d| d["source"] == "import"));
+    assert_eq!(
+        doses
+            .iter()
+            .filter(|d| d["lot_no"] == "P1" && d["product_code"] == "IPV")
+            .count(),
+        2
+    );
+    // An official may read but not import.
+    let r = app
+        .api("official")
+        .await
+        .post(app.url("/api/v1/vaccination/doses/import"))
+        .body("patient_id,given_on\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let audit = audit_for(app, &child).await;
+    assert!(audit.iter().any(|e| e.1 == "vaccination.dose"));
+}
+both!(import_and_export);
+
 /// One child through every station in Chromium at 390 px: check-in by name, screening,
 /// registration from the due list with consent, vaccination by lot number, the observation
 /// timer, and the queue board showing them. Screenshots in `target/screenshots/`.
