@@ -28,6 +28,7 @@ pub fn modules() -> Vec<Module> {
         crate::forecast::module(),
         tianshan_consult::module(),
         tianshan_trauma::module(),
+        tianshan_vaccination::module(),
     ]
 }
 

@@ -16,3 +16,4 @@ mod registry_fhir;
 mod registry_requests;
 mod registry_web;
 mod trauma;
+mod vaccination;

@@ -1,0 +1,1172 @@
+//! The vaccination clinic over HTTP on both backends: one child from check-in to leave, two
+//! stations racing for the last dose of a lot, bad lots and bad input refused with nothing
+//! written, the cold chain (HTTP and the real MQTT broker) quarantining lots, serious AEFI
+//! alerting the county, and the clinic day in Chromium at 390 px.
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::{audit_for, TestApp};
+
+const CLINIC: &str = "653121100-VC";
+const VILLAGE: &str = "653121100201";
+/// A child in Shule county: outside the demo nurse's township.
+const SHULE_CHILD: &str = "demo-0004";
+
+async fn get_json(c: &reqwest::Client, url: String) -> (u16, Value) {
+    let r = c.get(url).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn post_json(c: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
+    let r = c.post(url).json(&body).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+fn days_ago(n: i64) -> String {
+    let d = tianshan_platform::clock::Clock::system().now().date() - time::Duration::days(n);
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Register an infant in the nurse's village; returns the patient id.
+async fn infant(app: &TestApp, given: &str, age_days: i64) -> String {
+    let (s, body) = post_json(
+        &app.api("nurse").await,
+        app.url("/api/v1/patients?confirm_not_duplicate=true"),
+        json!({"family_name": "测", "given_name": given, "sex": "female", "birth_date": days_ago(age_days),
+               "org_code": VILLAGE, "guardians": [{"name": "测母", "relationship": "mother", "phone": "13900001111"}]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{body}");
+    body["patient"]["id"].as_str().unwrap().to_string()
+}
+
+async fn lot(
+    app: &TestApp,
+    product: &str,
+    lot_no: &str,
+    qty: i64,
+    expiry: &str,
+    device: Option<&str>,
+) -> Value {
+    let (s, body) = post_json(
+        &app.api("nurse").await,
+        app.url("/api/v1/vaccination/lots"),
+        json!({"org_code": CLINIC, "product_code": product, "lot_no": lot_no, "quantity": qty,
+               "expiry": expiry, "manufacturer": "北京生物制品研究所", "device_id": device}),
+    )
+    .await;
+    assert_eq!(s, 201, "{body}");
+    body
+}
+
+async fn lot_quantity(app: &TestApp, id: &str) -> (i64, String) {
+    let (s, body) = get_json(&app.api("nurse").await, app.url("/api/v1/vaccination/lots")).await;
+    assert_eq!(s, 200);
+    let l = body["lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == id)
+        .cloned()
+        .unwrap();
+    (
+        l["quantity"].as_i64().unwrap(),
+        l["status"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Check in, screen and register a child for `product`; returns the visit id.
+async fn to_vaccination(app: &TestApp, c: &reqwest::Client, child: &str, product: &str) -> String {
+    let (s, v) = post_json(
+        c,
+        app.url("/api/v1/vaccination/visits"),
+        json!({"clinic_code": CLINIC, "patient_id": child}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (s, v) = post_json(
+        c,
+        app.url(&format!("/api/v1/vaccination/visits/{id}/screening")),
+        json!({}),
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("screened")), "{v}");
+    let (s, v) = post_json(
+        c,
+        app.url(&format!("/api/v1/vaccination/visits/{id}/registration")),
+        json!({"products": [product], "consent_by": "测母"}),
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("registered")), "{v}");
+    id
+}
+
+const FAR: &str = "2030-12-31";
+
+async fn clinic_flow(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "一号", 61).await;
+    // The due list at two months: DTaP, polio due; products named in Chinese.
+    let (s, rec) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/children/{child}")),
+    )
+    .await;
+    assert_eq!(s, 200, "{rec}");
+    let polio = rec["due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["vaccine_group"] == "Polio")
+        .unwrap();
+    assert!(
+        matches!(polio["status"].as_str(), Some("due" | "overdue")),
+        "{polio}"
+    );
+    assert!(
+        polio["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name_zh"] == "脊灰灭活疫苗"),
+        "{polio}"
+    );
+    let hepb = rec["due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["vaccine_group"] == "HepB")
+        .unwrap();
+    assert!(hepb["earliest"].as_str().is_some());
+
+    let l = lot(app, "IPV", "IPV-FLOW-1", 5, FAR, None).await;
+    let lot_id = l["id"].as_str().unwrap();
+    let (s, v) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/visits"),
+        json!({"clinic_code": CLINIC, "patient_id": child}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let visit = v["id"].as_str().unwrap().to_string();
+    let first_no = v["queue_no"].as_i64().unwrap();
+    assert!(first_no >= 1);
+    // Registration before screening: 409, the visit unchanged.
+    let (s, e) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/visits/{visit}/registration")),
+        json!({"products": ["IPV"], "consent_by": "测母"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    let (s, _) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/visits/{visit}/screening")),
+        json!({"neurological": true}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/visits/{visit}/registration")),
+        json!({"products": ["IPV"], "consent_by": "测母"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, out) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/visits/{visit}/vaccination")),
+        json!({"doses": [{"lot_no": "IPV-FLOW-1", "site": "LT"}]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{out}");
+    assert_eq!(out["visit"]["status"], "observing");
+    assert_eq!(out["doses"][0]["product_code"], "IPV");
+    assert_eq!(out["doses"][0]["route"], "IM");
+    assert_eq!(lot_quantity(app, lot_id).await, (4, "active".to_string()));
+    // The board shows the child under observation with about 30 minutes left.
+    let (s, b) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/clinics/{CLINIC}/board")),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let line = b["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["visit_id"] == visit.as_str())
+        .unwrap();
+    assert_eq!(line["station"], "observation");
+    let left = line["observation_left"].as_i64().unwrap();
+    assert!((1700..=1800).contains(&left), "{left}");
+    // Leaving now is leaving early; the next appointment is set.
+    let (s, v) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/visits/{visit}/leave")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "left");
+    assert_eq!(v["early_leave"], 1);
+    assert!(v["next_date"].as_str().is_some(), "{v}");
+    // The dose is in the record and evaluated valid for polio.
+    let (_, rec) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/children/{child}")),
+    )
+    .await;
+    let d = &rec["doses"][0];
+    assert_eq!(d["product_name_zh"], "脊灰灭活疫苗");
+    assert!(
+        d["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["vaccine_group"] == "Polio" && e["status"] == "valid"),
+        "{d}"
+    );
+    // A dose given at the wrong age is not valid, with the reason.
+    let (s, _) = post_json(&nurse, app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": child, "product_code": "MMR", "given_on": days_ago(30), "elsewhere": true, "lot_no": "card"})).await;
+    assert_eq!(s, 201);
+    let (_, rec) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/children/{child}")),
+    )
+    .await;
+    let mmr = rec["doses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["product_code"] == "MMR")
+        .unwrap();
+    let e = &mmr["evaluations"][0];
+    assert_eq!(e["status"], "not_valid", "{mmr}");
+    assert!(
+        e["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "age_too_young"),
+        "{mmr}"
+    );
+    // Audited: each step, with the patient.
+    let audit = audit_for(app, &child).await;
+    let acts: Vec<&str> = audit
+        .iter()
+        .filter(|a| a.0 == "nurse")
+        .map(|a| a.1.as_str())
+        .collect();
+    assert!(acts.contains(&"vaccination.dose"), "{acts:?}");
+    assert!(
+        acts.iter().filter(|a| **a == "vaccination.visit").count() >= 5,
+        "{acts:?}"
+    );
+}
+both!(clinic_flow);
+
+/// Two stations vaccinate from a lot with one dose left, at the same moment: one dose is
+/// recorded, the other station gets a clear 409, the count is 0, never below.
+async fn concurrent_last_dose(app: &TestApp) {
+    let a = app.api("nurse").await;
+    let b = app.api("nurse").await;
+    let l = lot(app, "HepB", "HEPB-LAST-1", 1, FAR, None).await;
+    let lot_id = l["id"].as_str().unwrap().to_string();
+    let c1 = infant(app, "甲", 40).await;
+    let c2 = infant(app, "乙", 41).await;
+    let v1 = to_vaccination(app, &a, &c1, "HepB").await;
+    let v2 = to_vaccination(app, &b, &c2, "HepB").await;
+    let body = json!({"doses": [{"lot_no": "HEPB-LAST-1", "site": "RT"}]});
+    let (r1, r2) = tokio::join!(
+        post_json(
+            &a,
+            app.url(&format!("/api/v1/vaccination/visits/{v1}/vaccination")),
+            body.clone()
+        ),
+        post_json(
+            &b,
+            app.url(&format!("/api/v1/vaccination/visits/{v2}/vaccination")),
+            body.clone()
+        ),
+    );
+    let mut codes = [r1.0, r2.0];
+    codes.sort();
+    assert_eq!(codes, [200, 409], "{r1:?} {r2:?}");
+    let refused = if r1.0 == 409 { &r1.1 } else { &r2.1 };
+    assert_eq!(refused["error"]["code"], "conflict");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("HEPB-LAST-1"),
+        "{refused}"
+    );
+    assert_eq!(lot_quantity(app, &lot_id).await, (0, "active".to_string()));
+    // Exactly one dose from that lot, and the refused child is still waiting for vaccination.
+    let (_, d1) = get_json(
+        &a,
+        app.url(&format!("/api/v1/vaccination/doses?patient={c1}")),
+    )
+    .await;
+    let (_, d2) = get_json(
+        &a,
+        app.url(&format!("/api/v1/vaccination/doses?patient={c2}")),
+    )
+    .await;
+    assert_eq!(
+        d1["doses"].as_array().unwrap().len() + d2["doses"].as_array().unwrap().len(),
+        1
+    );
+    let waiting = if r1.0 == 409 { &v1 } else { &v2 };
+    let (_, v) = get_json(
+        &a,
+        app.url(&format!("/api/v1/vaccination/visits/{waiting}")),
+    )
+    .await;
+    assert_eq!(v["status"], "registered");
+}
+both!(concurrent_last_dose);
+
+async fn bad_lots_and_input(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "丙", 70).await;
+    let dose = |lot_no: &str| json!({"patient_id": child, "lot_no": lot_no, "site": "LT"});
+    // Unknown lot: 422 naming the field.
+    let (s, e) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        dose("NO-SUCH-LOT"),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["error"]["fields"][0]["field"], "lot_no");
+    // Expired lot: 409, stock unchanged.
+    let expired = lot(app, "DTaP", "DTAP-OLD", 10, &days_ago(1), None).await;
+    let (s, e) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        dose("DTAP-OLD"),
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("DTAP-OLD"));
+    assert_eq!(
+        lot_quantity(app, expired["id"].as_str().unwrap()).await.0,
+        10
+    );
+    // Recalled lot: 409.
+    let recalled = lot(app, "DTaP", "DTAP-RECALL", 10, FAR, None).await;
+    let rid = recalled["id"].as_str().unwrap();
+    let (s, _) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/lots/{rid}/decision")),
+        json!({"decision": "recall", "reason": "厂家召回通知"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        dose("DTAP-RECALL"),
+    )
+    .await;
+    assert_eq!(s, 409);
+    // A child out of the nurse's scope: 404, as for an unknown child, and the refusal audited.
+    let good = lot(app, "DTaP", "DTAP-GOOD", 10, FAR, None).await;
+    let (s, _) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": SHULE_CHILD, "lot_no": "DTAP-GOOD"}),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/children/{SHULE_CHILD}")),
+    )
+    .await;
+    assert_eq!(s, 404);
+    assert_eq!(lot_quantity(app, good["id"].as_str().unwrap()).await.0, 10);
+    // An official may read but not vaccinate: 403.
+    let official = app.api("official").await;
+    let (s, _) = post_json(
+        &official,
+        app.url("/api/v1/vaccination/doses"),
+        dose("DTAP-GOOD"),
+    )
+    .await;
+    assert_eq!(s, 403);
+    // Bad values: a future date, an unknown site, a malformed body.
+    let (s, e) = post_json(&nurse, app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": child, "product_code": "DTaP", "elsewhere": true, "given_on": "2099-01-01", "site": "XX"})).await;
+    assert_eq!(s, 422, "{e}");
+    let fields: Vec<&str> = e["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"given_on") && fields.contains(&"site"),
+        "{fields:?}"
+    );
+    let r = nurse
+        .post(app.url("/api/v1/vaccination/doses"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error());
+    // Stock never below zero by adjustment either.
+    let (s, _) = post_json(
+        &nurse,
+        app.url(&format!(
+            "/api/v1/vaccination/lots/{}/adjust",
+            good["id"].as_str().unwrap()
+        )),
+        json!({"kind": "wastage", "delta": -11, "reason": "开瓶"}),
+    )
+    .await;
+    assert_eq!(s, 409);
+    let (_, d) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/doses?patient={child}")),
+    )
+    .await;
+    assert_eq!(d["doses"].as_array().unwrap().len(), 0, "nothing written");
+    // A clinic outside the nurse's scope: 404.
+    let (s, _) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/visits"),
+        json!({"clinic_code": "653129100-VC", "patient_id": child}),
+    )
+    .await;
+    assert_eq!(s, 404);
+}
+both!(bad_lots_and_input);
+
+fn at(minutes_ago: i64) -> String {
+    let t = tianshan_platform::clock::Clock::system().now() - time::Duration::minutes(minutes_ago);
+    tianshan_platform::clock::timestamp_text(t)
+}
+
+async fn device(app: &TestApp, id: &str, minutes: i64) {
+    let (s, d) = post_json(
+        &app.api("nurse").await,
+        app.url("/api/v1/vaccination/devices"),
+        json!({"id": id, "org_code": CLINIC, "name": "冷藏冰箱", "excursion_minutes": minutes}),
+    )
+    .await;
+    assert_eq!(s, 201, "{d}");
+}
+
+async fn cold_chain_http(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    device(app, "TEST-F1", 30).await;
+    let inside = lot(app, "MMR", "MMR-FRIDGE", 20, FAR, Some("TEST-F1")).await;
+    let outside = lot(app, "MMR", "MMR-BOX", 20, FAR, None).await;
+    let read = |a: String, c: f64| json!({"at": a, "celsius": c});
+    let url = app.url("/api/v1/vaccination/devices/TEST-F1/readings");
+    // Impossible temperature and malformed time: 422, nothing stored.
+    let (s, e) = post_json(&nurse, url.clone(), read(at(100), 400.0)).await;
+    assert_eq!(s, 422, "{e}");
+    let (s, _) = post_json(
+        &nurse,
+        url.clone(),
+        json!({"at": "yesterday", "celsius": 4.0}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    // 10-minute readings: 20 minutes out of range, then the same reading sent twice.
+    for (m, c) in [(60, 5.0), (50, 9.5), (40, 10.0)] {
+        let (s, o) = post_json(&nurse, url.clone(), read(at(m), c)).await;
+        assert_eq!(s, 200, "{o}");
+    }
+    let (_, o) = post_json(&nurse, url.clone(), read(at(40), 10.0)).await;
+    assert_eq!(o["stored"], false, "a duplicate is not stored again");
+    assert_eq!(o["minutes_out"], 10);
+    let (_, o) = post_json(&nurse, url.clone(), read(at(30), 9.0)).await;
+    assert_eq!(o["minutes_out"], 20);
+    assert_eq!(o["quarantined"].as_array().unwrap().len(), 0);
+    // A late reading fills the gap: 30 minutes cumulative → excursion.
+    let (_, o) = post_json(&nurse, url.clone(), read(at(20), 4.0)).await;
+    assert_eq!(o["minutes_out"], 30, "{o}");
+    assert_eq!(o["quarantined"].as_array().unwrap().len(), 1, "{o}");
+    assert_eq!(
+        lot_quantity(app, inside["id"].as_str().unwrap()).await.1,
+        "quarantined"
+    );
+    assert_eq!(
+        lot_quantity(app, outside["id"].as_str().unwrap()).await.1,
+        "active"
+    );
+    // The alert reaches the county coordinator.
+    let (_, al) = get_json(
+        &app.api("coordinator").await,
+        app.url("/api/v1/vaccination/alerts"),
+    )
+    .await;
+    assert!(
+        al["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "cold_chain_excursion"),
+        "{al}"
+    );
+    // No dose from the quarantined lot.
+    let child = infant(app, "丁", 400).await;
+    let (s, e) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": child, "lot_no": "MMR-FRIDGE"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    // A person releases it, with a reason; then it can be used.
+    let lid = inside["id"].as_str().unwrap();
+    let (s, _) = post_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/lots/{lid}/decision")),
+        json!({"decision": "release", "reason": ""}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    let (s, l) = post_json(&nurse, app.url(&format!("/api/v1/vaccination/lots/{lid}/decision")),
+        json!({"decision": "release", "reason": "温度记录核查：累计30分钟≤10℃，稳定性数据支持继续使用"})).await;
+    assert_eq!((s, l["status"].as_str()), (200, Some("active")));
+    let (s, _) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": child, "lot_no": "MMR-FRIDGE", "site": "RD"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, d) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/devices/TEST-F1/review"),
+        json!({}),
+    )
+    .await;
+    assert_eq!((s, d["status"].as_str()), (200, Some("ok")));
+}
+both!(cold_chain_http);
+
+/// Readings published to the real local Mosquitto broker reach the device; a duplicate does not
+/// count twice; a malformed payload is dropped.
+async fn cold_chain_mqtt(app: &TestApp) {
+    let dev = format!("MQ-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    device(app, &dev, 30).await;
+    let l = lot(app, "BCG", &format!("BCG-{dev}"), 50, FAR, Some(&dev)).await;
+    // Let the subscriber connect.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let topic = format!("tianshan/coldchain/{dev}/reading");
+    let publish = |payload: String| {
+        let st = std::process::Command::new("mosquitto_pub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "1883",
+                "-q",
+                "1",
+                "-t",
+                &topic,
+                "-m",
+                &payload,
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    publish("{malformed".to_string());
+    for (m, c) in [(60, 12.0), (50, 12.5), (50, 12.5), (40, 11.0)] {
+        publish(json!({"at": at(m), "celsius": c}).to_string());
+    }
+    let nurse = app.api("nurse").await;
+    let mut readings = 0;
+    for _ in 0..50 {
+        let (_, d) = get_json(
+            &nurse,
+            app.url(&format!("/api/v1/vaccination/devices/{dev}")),
+        )
+        .await;
+        readings = d["readings"].as_array().map(Vec::len).unwrap_or(0);
+        if readings == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(readings, 3, "the duplicate is stored once");
+    assert_eq!(
+        lot_quantity(app, l["id"].as_str().unwrap()).await.1,
+        "active",
+        "20 minutes is not yet 30"
+    );
+    publish(json!({"at": at(30), "celsius": 6.0}).to_string());
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = lot_quantity(app, l["id"].as_str().unwrap()).await.1;
+        if status == "quarantined" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "quarantined");
+    let (_, d) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/devices/{dev}")),
+    )
+    .await;
+    assert_eq!(d["device"]["status"], "excursion");
+    assert_eq!(d["excursions"][0]["minutes"], 30);
+}
+both!(cold_chain_mqtt);
+
+async fn aefi_serious_alerts_county(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "戊", 90).await;
+    lot(app, "DTaP", "DTAP-AEFI", 5, FAR, None).await;
+    let (s, d) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": child, "lot_no": "DTAP-AEFI", "site": "LT"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let dose = d["id"].as_str().unwrap();
+    let (s, e) = post_json(&nurse, app.url("/api/v1/vaccination/aefi"),
+        json!({"patient_id": child, "dose_id": dose, "onset": days_ago(0), "symptoms": "x", "severity": "terrible", "outcome": "recovered"})).await;
+    assert_eq!(s, 422, "{e}");
+    let (s, a) = post_json(&nurse, app.url("/api/v1/vaccination/aefi"),
+        json!({"patient_id": child, "dose_id": dose, "onset": days_ago(0), "symptoms": "高热惊厥，39.6℃", "severity": "severe",
+               "treatment": "送县医院", "outcome": "recovering", "serious": true})).await;
+    assert_eq!(s, 201, "{a}");
+    assert_eq!(a["serious"], 1);
+    let (_, al) = get_json(
+        &app.api("coordinator").await,
+        app.url("/api/v1/vaccination/alerts"),
+    )
+    .await;
+    assert!(
+        al["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["kind"] == "aefi_serious" && x["ref_id"] == a["id"]),
+        "{al}"
+    );
+    let audit = audit_for(app, &child).await;
+    assert!(audit.iter().any(|e| e.1 == "vaccination.aefi"));
+}
+both!(aefi_serious_alerts_county);
+
+async fn fhir_immunization(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "己", 100).await;
+    lot(app, "DTaP", "DTAP-FHIR", 3, FAR, None).await;
+    let post = |body: Value| {
+        let nurse = nurse.clone();
+        let url = app.url("/fhir/r4/Immunization");
+        async move {
+            let r = nurse
+                .post(url)
+                .header("content-type", "application/fhir+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // Given elsewhere (a vaccination card): CVX 10 is IPV.
+    let (s, r) = post(json!({"resourceType": "Immunization", "status": "completed", "patient": {"reference": format!("Patient/{child}")},
+        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "10"}]},
+        "occurrenceDateTime": days_ago(40), "primarySource": false, "lotNumber": "CARD-1"})).await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["vaccineCode"]["text"], "脊灰灭活疫苗");
+    let id = r["id"].as_str().unwrap().to_string();
+    // Given here from stock: the lot is taken.
+    let (s, r) = post(json!({"resourceType": "Immunization", "status": "completed", "patient": {"reference": format!("Patient/{child}")},
+        "vaccineCode": {"coding": [{"system": "https://tianshan.health/fhir/CodeSystem/vaccine-product", "code": "DTaP"}]},
+        "occurrenceDateTime": days_ago(0), "primarySource": true, "lotNumber": "DTAP-FHIR",
+        "route": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration", "code": "IM"}]}})).await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["route"]["coding"][0]["code"], "IM");
+    // A vaccine code nobody knows: 422 OperationOutcome; an out-of-scope child: 404.
+    let (s, r) = post(json!({"resourceType": "Immunization", "status": "completed", "patient": {"reference": format!("Patient/{child}")},
+        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "999"}]}, "occurrenceDateTime": days_ago(1)})).await;
+    assert!(s == 422 || s == 400, "{s} {r}");
+    assert_eq!(r["resourceType"], "OperationOutcome");
+    let (s, _) = post(json!({"resourceType": "Immunization", "status": "completed", "patient": {"reference": format!("Patient/{SHULE_CHILD}")},
+        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "10"}]}, "occurrenceDateTime": days_ago(1)})).await;
+    assert_eq!(s, 404);
+    // Read and search by patient, vaccine code and date.
+    let (s, r) = get_json(&nurse, app.url(&format!("/fhir/r4/Immunization/{id}"))).await;
+    assert_eq!((s, r["lotNumber"].as_str()), (200, Some("CARD-1")));
+    let (_, b) = get_json(
+        &nurse,
+        app.url(&format!("/fhir/r4/Immunization?patient=Patient/{child}")),
+    )
+    .await;
+    assert_eq!(b["total"], 2, "{b}");
+    let (_, b) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/Immunization?patient={child}&vaccine-code=10"
+        )),
+    )
+    .await;
+    assert_eq!(b["total"], 1);
+    let (_, b) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/Immunization?patient={child}&date=ge{}",
+            days_ago(10)
+        )),
+    )
+    .await;
+    assert_eq!(b["total"], 1);
+    // The same doses as the JSON API.
+    let (_, d) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/doses?patient={child}")),
+    )
+    .await;
+    assert_eq!(d["doses"].as_array().unwrap().len(), 2);
+    // A partner sees only what is shared with them: not this dose.
+    let (s, _) = get_json(
+        &app.api("partner").await,
+        app.url(&format!("/fhir/r4/Immunization/{id}")),
+    )
+    .await;
+    assert!(s == 404 || s == 403, "{s}");
+}
+both!(fhir_immunization);
+
+async fn import_and_export(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "庚", 200).await;
+    let csv = format!(
+        "patient_id,product_code,cvx,given_on,lot_no,site\n\
+         {child},HepB,,{d1},H1,RT\n\
+         {child},NOPE,,{d2},X,LT\n\
+         {SHULE_CHILD},HepB,,{d2},H2,RT\n\
+         {child},,10,{d2},P1,LT\n\
+         {child},DTaP,,not-a-date,D1,LT\n",
+        d1 = days_ago(190),
+        d2 = days_ago(120)
+    );
+    let import = |body: Vec<u8>, q: &str| {
+        let nurse = nurse.clone();
+        let url = app.url(&format!("/api/v1/vaccination/doses/import?{q}"));
+        async move {
+            let r = nurse.post(url).body(body).send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    };
+    // Refused: every bad row named by its line, nothing written.
+    let (s, rep) = import(csv.clone().into_bytes(), "filename=doses.csv").await;
+    assert_eq!(s, 422, "{rep}");
+    assert_eq!(rep["refused"], true);
+    let rows: Vec<(i64, &str)> = rep["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_i64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![(3, "product"), (4, "patient_id"), (6, "given_on")],
+        "{rep}"
+    );
+    assert!(!rep["errors"][0]["message"].as_str().unwrap().is_empty());
+    let (_, d) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/doses?patient={child}")),
+    )
+    .await;
+    assert_eq!(
+        d["doses"].as_array().unwrap().len(),
+        0,
+        "nothing half-imported"
+    );
+    // Skipping the bad rows writes the two good ones.
+    let (s, rep) = import(csv.into_bytes(), "filename=doses.csv&skip_bad=true").await;
+    assert_eq!(s, 200, "{rep}");
+    assert_eq!(
+        (rep["imported"].as_i64(), rep["skipped"].as_i64()),
+        (Some(2), Some(3))
+    );
+    // Export as XLSX and CSV; the XLSX file imports again as it is (a round trip).
+    let r = nurse
+        .get(app.url(&format!(
+            "/api/v1/vaccination/doses/export?format=csv&patient={child}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("脊灰灭活疫苗") && text.contains("测庚"),
+        "{text}"
+    );
+    let r = nurse
+        .get(app.url(&format!(
+            "/api/v1/vaccination/doses/export?format=xlsx&patient={child}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let xlsx = r.bytes().await.unwrap().to_vec();
+    assert!(xlsx.starts_with(b"PK"));
+    let (s, rep) = import(xlsx, "filename=doses.xlsx").await;
+    assert_eq!(s, 200, "{rep}");
+    assert_eq!(rep["imported"], 2);
+    let (_, d) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/doses?patient={child}")),
+    )
+    .await;
+    let doses = d["doses"].as_array().unwrap();
+    assert_eq!(doses.len(), 4);
+    assert!(doses.iter().all(|d| d["source"] == "import"));
+    assert_eq!(
+        doses
+            .iter()
+            .filter(|d| d["lot_no"] == "P1" && d["product_code"] == "IPV")
+            .count(),
+        2
+    );
+    // An official may read but not import.
+    let r = app
+        .api("official")
+        .await
+        .post(app.url("/api/v1/vaccination/doses/import"))
+        .body("patient_id,given_on\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let audit = audit_for(app, &child).await;
+    assert!(audit.iter().any(|e| e.1 == "vaccination.dose"));
+}
+both!(import_and_export);
+
+/// One child through every station in Chromium at 390 px: check-in by name, screening,
+/// registration from the due list with consent, vaccination by lot number, the observation
+/// timer, and the queue board showing them. Screenshots in `target/screenshots/`.
+mod browser {
+    use std::net::TcpListener;
+    use std::os::unix::process::CommandExt;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use fantoccini::elements::Element;
+    use fantoccini::{Client, ClientBuilder, Locator};
+    use serde_json::json;
+
+    use super::{infant, lot, CLINIC, FAR};
+    use crate::helpers::{demo_password, spawn_app, Backend, TestApp};
+
+    const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+    const CHROMIUM: &str = "/usr/bin/chromium";
+    const WAIT: Duration = Duration::from_secs(20);
+    const PHONE_WIDTH: i64 = 390;
+
+    struct Chromedriver {
+        child: Child,
+        url: String,
+    }
+
+    impl Chromedriver {
+        async fn start() -> Chromedriver {
+            for bin in [CHROMEDRIVER, CHROMIUM] {
+                assert!(
+                    Path::new(bin).exists(),
+                    "{bin} is missing: install chromium and chromium-driver"
+                );
+            }
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port();
+            let child = Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
+            let driver = Chromedriver {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+            };
+            let status = format!("{}/status", driver.url);
+            let http = reqwest::Client::new();
+            let start = Instant::now();
+            loop {
+                if let Ok(r) = http.get(&status).send().await {
+                    if r.status().is_success() {
+                        break;
+                    }
+                }
+                assert!(start.elapsed() < WAIT, "chromedriver did not answer");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            driver
+        }
+    }
+
+    impl Drop for Chromedriver {
+        fn drop(&mut self) {
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stderr(Stdio::null())
+                .status();
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    async fn phone(driver: &Chromedriver, profile: &Path) -> Client {
+        let args = [
+            "--headless".to_string(),
+            "--no-sandbox".to_string(),
+            "--disable-gpu".to_string(),
+            "--no-first-run".to_string(),
+            "--disable-background-networking".to_string(),
+            "--disable-component-update".to_string(),
+            "--disable-sync".to_string(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        let caps = json!({ "goog:chromeOptions": { "binary": CHROMIUM, "args": args,
+            "mobileEmulation": { "deviceMetrics": { "width": PHONE_WIDTH, "height": 844, "pixelRatio": 1.0 } } } });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .unwrap_or_else(|e| panic!("Chromium did not start through chromedriver: {e}"))
+    }
+
+    fn screenshot_dir() -> PathBuf {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        dir
+    }
+
+    async fn shot(c: &Client, name: &str) {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(name), png).unwrap();
+    }
+
+    async fn fits(c: &Client, what: &str) {
+        let v = c
+            .execute(
+                "return [window.innerWidth, document.documentElement.scrollWidth, \
+                 Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5).join(' ')]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (inner, scroll) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
+        assert_eq!(inner, PHONE_WIDTH);
+        assert!(
+            scroll <= inner,
+            "{what} is {scroll} px wide on a {inner} px screen: {}",
+            v[2]
+        );
+    }
+
+    async fn find(c: &Client, css: &str) -> Element {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+    }
+
+    async fn click(c: &Client, css: &str) {
+        find(c, css).await.click().await.unwrap();
+    }
+
+    async fn wait_for(c: &Client, css: &str) -> Element {
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("expected {css}: {e}"))
+    }
+
+    async fn queue_no(app: &TestApp, child: &str) -> i64 {
+        let b: serde_json::Value = app
+            .api("nurse")
+            .await
+            .get(app.url(&format!("/api/v1/vaccination/clinics/{CLINIC}/board")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        b["visits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["patient_id"] == child)
+            .unwrap()["queue_no"]
+            .as_i64()
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_child_through_every_station_at_phone_width() {
+        let driver = Chromedriver::start().await;
+        let app = spawn_app(Backend::Sqlite).await;
+        let child = infant(&app, "浏览器", 62).await;
+        lot(&app, "IPV", "IPV-BROWSER-1", 10, FAR, None).await;
+        let profile = tempfile::tempdir().unwrap();
+        let c = phone(&driver, profile.path()).await;
+        let run = tokio::spawn(scenario(c.clone(), app.base.clone(), child.clone())).await;
+        let result = match run {
+            Ok(()) => {
+                let no = queue_no(&app, &child).await;
+                tokio::spawn(board(c.clone(), app.base.clone(), no)).await
+            }
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            if let Ok(png) = c.screenshot().await {
+                let _ = std::fs::write(screenshot_dir().join("vaccination-failure.png"), png);
+            }
+        }
+        let _ = c.close().await;
+        drop(driver);
+        if let Err(e) = result {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+
+    async fn scenario(c: Client, base: String, child: String) {
+        c.goto(&format!("{base}/login")).await.unwrap();
+        find(&c, "#username")
+            .await
+            .send_keys("nurse")
+            .await
+            .unwrap();
+        find(&c, "#password")
+            .await
+            .send_keys(demo_password("nurse"))
+            .await
+            .unwrap();
+        click(&c, "#signin").await;
+        wait_for(&c, "header .who").await;
+        // Check-in: find the child by name, take a queue number.
+        c.goto(&format!(
+            "{base}/vaccination/clinics/{CLINIC}?station=checkin"
+        ))
+        .await
+        .unwrap();
+        find(&c, "#q").await.send_keys("测浏览器").await.unwrap();
+        click(&c, "#find").await;
+        wait_for(&c, &format!("#checkin-{child}")).await;
+        fits(&c, "check-in").await;
+        shot(&c, "vaccination-1-checkin.png").await;
+        click(&c, &format!("#checkin-{child}")).await;
+        // Screening: the child waits with a number; no contraindication.
+        wait_for(&c, "button[id^='screen-']").await;
+        let items = c.find_all(Locator::Css("#queue li")).await.unwrap();
+        let mut no = String::new();
+        for it in items {
+            if it.text().await.unwrap().contains("测浏览器") {
+                no = it
+                    .attr("id")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .trim_start_matches("visit-")
+                    .to_string();
+            }
+        }
+        assert!(!no.is_empty(), "the child is in the screening queue");
+        fits(&c, "screening").await;
+        shot(&c, "vaccination-2-screening.png").await;
+        click(&c, &format!("#screen-{no}")).await;
+        // Registration: the due list offers IPV (脊灰灭活疫苗); the guardian consents.
+        let ipv = wait_for(&c, &format!("#product-IPV-{no}")).await;
+        let label = c
+            .find(Locator::Css(&format!("#visit-{no}")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(label.contains("脊灰灭活疫苗"), "{label}");
+        ipv.click().await.unwrap();
+        find(&c, &format!("#consent-{no}"))
+            .await
+            .send_keys("测母")
+            .await
+            .unwrap();
+        fits(&c, "registration").await;
+        shot(&c, "vaccination-3-registration.png").await;
+        click(&c, &format!("#register-{no}")).await;
+        // Vaccination: type the lot number, choose the site.
+        wait_for(&c, &format!("#lot-IPV-{no}"))
+            .await
+            .send_keys("IPV-BROWSER-1")
+            .await
+            .unwrap();
+        fits(&c, "vaccination").await;
+        shot(&c, "vaccination-4-vaccination.png").await;
+        click(&c, &format!("#vaccinate-{no}")).await;
+        // Observation: the timer counts down from 30 minutes.
+        let timer = wait_for(&c, &format!("#timer-{no}")).await;
+        let first = timer.text().await.unwrap();
+        assert!(
+            first.starts_with("29:") || first.starts_with("30:"),
+            "{first}"
+        );
+        tokio::time::sleep(Duration::from_millis(2200)).await;
+        let later = timer.text().await.unwrap();
+        assert_ne!(first, later, "the timer runs");
+        fits(&c, "observation").await;
+        shot(&c, "vaccination-5-observation.png").await;
+        // The child's page shows the dose.
+        c.goto(&format!("{base}/vaccination/children/{child}"))
+            .await
+            .unwrap();
+        let doses = wait_for(&c, "#doses").await.text().await.unwrap();
+        assert!(doses.contains("脊灰灭活疫苗"), "{doses}");
+        fits(&c, "child page").await;
+        shot(&c, "vaccination-6-child.png").await;
+    }
+
+    async fn board(c: Client, base: String, no: i64) {
+        c.goto(&format!("{base}/vaccination/clinics/{CLINIC}/board"))
+            .await
+            .unwrap();
+        let row = wait_for(&c, &format!("#board-{no}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(row.contains("测浏览器"), "{row}");
+        assert!(row.contains("留观"), "{row}");
+        fits(&c, "queue board").await;
+        shot(&c, "vaccination-7-board.png").await;
+    }
+}

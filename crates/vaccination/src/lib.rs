@@ -1,0 +1,35 @@
+//! The digital vaccination clinic (数字化预防接种门诊): children's records and due lists from
+//! the forecast engine, the clinic day station by station, vaccine stock, cold chain and
+//! adverse events. Children are registry patients, reached only through the registry's facade.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod api;
+pub mod demo;
+pub mod domain;
+mod fhir;
+mod mqtt;
+mod schema;
+pub mod service;
+mod store;
+mod web;
+
+use tianshan_platform::state::NavItem;
+use tianshan_platform::Module;
+
+pub use service::perms;
+
+pub fn module() -> Module {
+    Module {
+        permissions: service::permissions(),
+        actions: service::actions(),
+        migrations: schema::migrations(),
+        catalogues: tianshan_platform::catalogues!("vaccination"),
+        nav: vec![NavItem::new("vacc.nav", "/vaccination", Some(perms::READ))],
+        pages: web::routes(),
+        api: api::routes(),
+        fhir: fhir::types(),
+        demo: Some(demo::loader),
+        tasks: vec![mqtt::task],
+        ..Module::new("vaccination")
+    }
+}
