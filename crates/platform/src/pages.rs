@@ -29,6 +29,7 @@ pub fn routes() -> Router<Platform> {
         .route("/admin/audit", get(audit_page))
         .route("/admin/audit.csv", get(audit_csv))
         .route("/api/v1/audit", get(audit_api))
+        .merge(crate::admin::pages())
         .route("/healthz", get(web::healthz))
         .route("/static/{name}", get(web::static_asset))
 }
@@ -130,15 +131,24 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let (ip, ua) = (parts.ip, parts.ua);
-    let now = st.clock.now();
     let username = f.username.trim().to_string();
-    if !st.limiter.allowed(&ip, &username, now) {
-        return Err(AppError::RateLimited);
+    if let Err(AppError::RateLimitedUntil(m)) = crate::ratelimit::check(&st, &username, &ip).await {
+        let error = Some(ctx.t.msg(&m));
+        let page = LoginPage {
+            shell: Shell::new(ctx, &st, None),
+            username,
+            next: safe_next(f.next.as_deref()),
+            error,
+            notice: None,
+        };
+        let mut resp = render(&page)?;
+        *resp.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        return Ok(resp);
     }
     match auth::authenticate(&st.db, &username, &f.password).await? {
         Some(id) => {
             let p = Principal::from_identity(&id, Channel::Web, &ip, &ua);
-            st.limiter.succeeded(&ip, &username);
+            crate::ratelimit::succeeded(&st, &username).await?;
             auth::purge_expired_sessions(&st.db, &st.clock).await?;
             let secret = auth::create_session(&st.db, &p.user_id, &st.clock, &ip, &ua).await?;
             st.audit(&p, Event::new(Action::SIGN_IN, "user", &p.user_id))
@@ -169,7 +179,7 @@ async fn login(
             Ok(resp)
         }
         None => {
-            st.limiter.failed(&ip, &username, now);
+            crate::ratelimit::failed(&st, &username, &ip).await?;
             let actor = Actor {
                 user_id: "",
                 username: &username,
@@ -371,10 +381,12 @@ pub fn module() -> crate::Module {
         catalogues: catalogues(),
         nav: vec![
             NavItem::new("nav.home", "/", None),
+            NavItem::new("nav.users", "/admin/users", Some(perms::USERS_MANAGE)),
+            NavItem::new("nav.roles", "/admin/roles", Some(perms::USERS_MANAGE)),
             NavItem::new("nav.audit", "/admin/audit", Some(perms::AUDIT_READ)),
         ],
         pages: routes(),
-        api: crate::fhir_rest::routes(),
+        api: crate::fhir_rest::routes().merge(crate::admin::api()),
         ..crate::Module::new("platform")
     }
 }

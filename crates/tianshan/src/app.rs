@@ -14,7 +14,6 @@ use tianshan_platform::db::{Db, DbOptions};
 use tianshan_platform::events::Events;
 use tianshan_platform::i18n::{CatalogueSource, I18n};
 use tianshan_platform::migrate::{self, Migration};
-use tianshan_platform::ratelimit::LoginLimiter;
 use tianshan_platform::state::{Config, NavItem};
 use tianshan_platform::{pages, web, Module, Platform};
 use tower_http::compression::CompressionLayer;
@@ -95,7 +94,6 @@ pub fn platform(db: Db, clock: Clock, secure_cookies: bool) -> Result<Platform, 
         events: Events::start(&db),
         i18n: I18n::load(&catalogues())?,
         clock,
-        limiter: Arc::new(LoginLimiter::default()),
         auth,
         config: Arc::new(Config {
             secure_cookies,

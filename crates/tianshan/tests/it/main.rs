@@ -2,6 +2,7 @@
 //! a random port, a fresh database per test, every scenario on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod architecture;
 mod browser;
 mod cli;
@@ -13,3 +14,4 @@ mod registry_api;
 mod registry_fhir;
 mod registry_requests;
 mod registry_web;
+mod security;
