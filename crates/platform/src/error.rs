@@ -81,6 +81,11 @@ impl From<sqlx::Error> for AppError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 AppError::Conflict(Msg::new("error.duplicate"))
             }
+            // PostgreSQL refuses U+0000 in text (22021); the request guard refuses it first,
+            // this keeps any path that slips past it a 400, never a 500.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+                AppError::BadRequest(Msg::new("error.nul"))
+            }
             _ => AppError::Db(e),
         }
     }

@@ -161,6 +161,7 @@ pub fn router(st: Platform) -> Result<Router, StartError> {
         .merge(api)
         .merge(crate::openapi::routes(doc))
         .fallback(web::not_found)
+        .layer(middleware::from_fn(web::refuse_nul))
         .layer(middleware::from_fn_with_state(st.clone(), web::frame))
         .layer(middleware::from_fn(web::request_log))
         .layer(CompressionLayer::new())

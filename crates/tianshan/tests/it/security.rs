@@ -1,6 +1,6 @@
 //! Attacks and careless clients, kept out by tests: sign-in throttling, NUL characters, CSRF,
 //! headers, limits, malformed requests, kill -9 during writes.
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::both;
 use crate::helpers::TestApp;
@@ -92,3 +92,92 @@ async fn sign_in_delay_is_per_user_and_address_shared_and_liftable(app: &TestApp
         .unwrap();
 }
 both!(sign_in_delay_is_per_user_and_address_shared_and_liftable);
+
+fn new_patient(family: &str) -> Value {
+    json!({"family_name": family, "given_name": "合木提", "sex": "male", "birth_date": "2001-05-04",
+           "org_code": "653121100202", "phone": "13900001111", "ethnicity": "05"})
+}
+
+async fn nul_is_refused_everywhere_with_a_4xx(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let fhir = |method: reqwest::Method, path: &str| {
+        nurse
+            .request(method, app.url(path))
+            .header("content-type", "application/fhir+json")
+    };
+    let mut tried = Vec::new();
+    // Query, path, JSON body (API and FHIR).
+    let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
+        ("api query", nurse.get(app.url("/api/v1/patients?q=%E7%8E%8B%00"))),
+        ("api path", nurse.get(app.url("/api/v1/patients/demo-0001%00"))),
+        ("api json", nurse.post(app.url("/api/v1/patients")).json(&new_patient("买\u{0}"))),
+        (
+            "api json update",
+            nurse.put(app.url("/api/v1/patients/demo-0001")).json(&new_patient("\u{0}")),
+        ),
+        ("fhir query", nurse.get(app.url("/fhir/r4/Patient?name=%00"))),
+        ("fhir path", nurse.get(app.url("/fhir/r4/Patient/demo%000001"))),
+        (
+            "fhir json",
+            fhir(reqwest::Method::POST, "/fhir/r4/Patient").body(
+                json!({"resourceType": "Patient", "name": [{"family": "阿\u{0}", "given": ["依古丽"]}],
+                    "gender": "female", "birthDate": "2019-06-12",
+                    "managingOrganization": {"reference": "Organization/653121100201"}})
+                .to_string(),
+            ),
+        ),
+        ("page query", nurse.get(app.url("/patients?q=%00"))),
+    ];
+    for (what, req) in cases {
+        let r = req.send().await.unwrap();
+        let s = r.status().as_u16();
+        tried.push((what, s));
+        assert_eq!(s, 400, "{what}: {}", r.text().await.unwrap());
+    }
+    // Forms, the unauthenticated sign-in form included.
+    let b = app.browser("").await;
+    let r = b
+        .post_form(
+            "/login",
+            &[("username", "doc\u{0}tor"), ("password", "x\u{0}")],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "sign-in form");
+    let signed = app.browser("nurse").await;
+    let r = signed
+        .post_form(
+            "/patients/new",
+            &[
+                ("family_name", "王\u{0}"),
+                ("given_name", "五"),
+                ("sex", "male"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "registration form");
+    // The message says what is wrong, in the reader's language.
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&new_patient("买\u{0}"))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("U+0000"));
+    // A backslash followed by `u0000` as text is not a NUL and is kept.
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&json!({"family_name": "买", "given_name": "合木提", "sex": "male", "birth_date": "2001-05-04",
+           "org_code": "653121100202", "ethnicity": "05", "address": "\\u0000 路"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    // Nothing was stored with a NUL, and the server is healthy.
+    let r = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+both!(nul_is_refused_everywhere_with_a_4xx);
