@@ -52,6 +52,9 @@ pub enum AppError {
     Unauthorized,
     #[error("forbidden")]
     Forbidden,
+    /// Refused, with the reason (a missing CSRF token).
+    #[error("forbidden: {0:?}")]
+    ForbiddenBecause(Msg),
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
     #[error("bad request: {0:?}")]
@@ -101,7 +104,7 @@ impl AppError {
             AppError::InEntry(_, e) => e.status(),
             AppError::NotFound | AppError::NotFoundBecause(_) => StatusCode::NOT_FOUND,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -117,7 +120,7 @@ impl AppError {
             AppError::InEntry(_, e) => e.code(),
             AppError::NotFound | AppError::NotFoundBecause(_) => "not_found",
             AppError::Unauthorized => "unauthorized",
-            AppError::Forbidden => "forbidden",
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => "forbidden",
             AppError::Invalid(_) => "invalid",
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
@@ -136,6 +139,7 @@ impl AppError {
             AppError::Forbidden => Msg::new("error.forbidden"),
             AppError::Invalid(_) => Msg::new("error.invalid"),
             AppError::BadRequest(m)
+            | AppError::ForbiddenBecause(m)
             | AppError::Conflict(m)
             | AppError::NotFoundBecause(m)
             | AppError::RateLimitedUntil(m) => m.clone(),

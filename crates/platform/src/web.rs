@@ -24,6 +24,8 @@ pub const SESSION_COOKIE: &str = "ts_session";
 pub const CSRF_COOKIE: &str = "ts_csrf";
 pub const LANG_COOKIE: &str = "ts_lang";
 pub const CSRF_FIELD: &str = "_csrf";
+/// Header carrying the CSRF token on cookie-authenticated API and FHIR writes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Largest form body accepted by page routes.
 const FORM_LIMIT: usize = 2 * 1024 * 1024;
 
@@ -288,6 +290,17 @@ fn new_csrf() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
+/// The CSRF token of a signed-in session: derived from the session secret, which only the
+/// browser holding the session cookie (HttpOnly) and the server know.
+pub fn session_csrf(session_secret: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"tianshan-csrf\0");
+    h.update(session_secret.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.finalize())
+}
+
 fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
@@ -306,21 +319,43 @@ pub async fn frame(State(st): State<Platform>, req: Request, next: Next) -> Resp
     let path = parts.uri.path().to_string();
     let (locale, lang_chosen) = resolve_locale(&parts);
     let existing = cookie(&parts.headers, CSRF_COOKIE).map(str::to_string);
-    let csrf = existing.clone().unwrap_or_else(new_csrf);
+    let session = cookie(&parts.headers, SESSION_COOKIE)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    // Signed in: the token is derived from the session secret (bound to the session; a cookie
+    // planted by another site cannot match it). Before sign-in: the double-submit cookie.
+    let expected = session.as_deref().map(session_csrf).or(existing.clone());
+    let csrf = expected.clone().unwrap_or_else(new_csrf);
     parts.extensions.insert(RequestLocale(locale));
     parts.extensions.insert(CsrfToken(csrf.clone()));
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "));
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
 
     let mut req = Request::from_parts(parts, body);
     if req.method() == Method::POST && is_page_path(&path) {
-        match check_csrf(req, existing.as_deref()).await {
+        match check_csrf(req, expected.as_deref()).await {
             Ok(r) => req = r,
             Err(e) => return render_error(&st, locale, &path, e.into_response(), &csrf).await,
+        }
+    } else if !safe && !bearer && session.is_some() && !is_page_path(&path) {
+        // A write to the API or FHIR with the session cookie: only this site's own pages know
+        // the token, so another site cannot make the browser write.
+        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        let ok =
+            matches!((expected.as_deref(), sent), (Some(e), Some(s)) if constant_time_eq(e, s));
+        if !ok {
+            let e = AppError::ForbiddenBecause(Msg::new("error.csrf_api"));
+            return render_error(&st, locale, &path, e.into_response(), &csrf).await;
         }
     }
     let resp = next.run(req).await;
     let mut resp = render_error(&st, locale, &path, resp, &csrf).await;
     let h = resp.headers_mut();
-    if existing.is_none() && is_page_path(&path) {
+    if existing.is_none() && session.is_none() && is_page_path(&path) {
         h.append(
             header::SET_COOKIE,
             set_cookie(CSRF_COOKIE, &csrf, None, true, st.config.secure_cookies),
@@ -341,8 +376,8 @@ pub async fn frame(State(st): State<Platform>, req: Request, next: Next) -> Resp
     resp
 }
 
-/// Form posts must carry the `_csrf` field equal to the CSRF cookie (double submit; the
-/// session cookie is SameSite=Lax as well).
+/// Form posts must carry the `_csrf` field (or the header): the session's token when signed
+/// in, else the CSRF cookie (double submit). The session cookie is SameSite=Lax as well.
 async fn check_csrf(req: Request, cookie_token: Option<&str>) -> Result<Request, AppError> {
     let (parts, body) = req.into_parts();
     let header_token = parts

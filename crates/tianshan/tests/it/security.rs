@@ -181,3 +181,252 @@ async fn nul_is_refused_everywhere_with_a_4xx(app: &TestApp) {
     assert_eq!(r.status(), 200);
 }
 both!(nul_is_refused_everywhere_with_a_4xx);
+
+/// Sign in by hand (no cookie store): returns the session cookie's value.
+async fn session_of(app: &TestApp, user: &str) -> String {
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = c.get(app.url("/login")).send().await.unwrap();
+    let pre = set_cookie(&r, "ts_csrf").unwrap();
+    let token = crate::helpers::extract_csrf(&r.text().await.unwrap());
+    assert_eq!(token, pre, "before sign-in the double-submit cookie");
+    let r = c
+        .post(app.url("/login"))
+        .header("cookie", format!("ts_csrf={pre}"))
+        .form(&[
+            ("username", user),
+            ("password", crate::helpers::demo_password(user)),
+            ("_csrf", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    set_cookie(&r, "ts_session").unwrap()
+}
+
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()
+                .and_then(|kv| kv.split_once('='))
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+}
+
+async fn csrf_is_bound_to_the_session_and_guards_api_and_fhir(app: &TestApp) {
+    let session = session_of(app, "nurse").await;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookies = format!("ts_session={session}");
+    // The session's token, as the pages show it.
+    let html = c
+        .get(app.url("/patients/new"))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = crate::helpers::extract_csrf(&html);
+    // Another site makes the browser post JSON (or text/plain) with the cookie: refused.
+    let r = c
+        .post(app.url("/api/v1/patients"))
+        .header("cookie", &cookies)
+        .json(&new_patient("买"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("X-CSRF-Token"));
+    let r = c
+        .post(app.url("/fhir/r4/Patient"))
+        .header("cookie", &cookies)
+        .header("content-type", "text/plain")
+        .body(r#"{"resourceType":"Patient","gender":"male"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // A planted double-submit cookie equal to the sent token no longer passes.
+    let planted = format!("{cookies}; ts_csrf=planted");
+    let r = c
+        .post(app.url("/api/v1/patients"))
+        .header("cookie", &planted)
+        .header("x-csrf-token", "planted")
+        .json(&new_patient("买"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(app.url("/patients/new"))
+        .header("cookie", &planted)
+        .form(&[
+            ("family_name", "王"),
+            ("given_name", "五"),
+            ("_csrf", "planted"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a form with a planted cookie");
+    // With the session's token the same writes pass.
+    let r = c
+        .post(app.url("/api/v1/patients"))
+        .header("cookie", &cookies)
+        .header("x-csrf-token", &token)
+        .json(&new_patient("买"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    // A FHIR write that is not JSON is 415, with the token or a bearer token.
+    let r = c
+        .post(app.url("/fhir/r4/Patient"))
+        .header("cookie", &cookies)
+        .header("x-csrf-token", &token)
+        .header("content-type", "text/plain")
+        .body(r#"{"resourceType":"Patient","gender":"male"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let bearer = app.api("nurse").await;
+    let r = bearer
+        .post(app.url("/fhir/r4/Patient"))
+        .header("content-type", "text/plain")
+        .body(r#"{"resourceType":"Patient","gender":"male"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    // Bearer tokens need no CSRF header (no browser sends them by itself).
+    let r = bearer
+        .post(app.url("/api/v1/patients?confirm_not_duplicate=true"))
+        .json(&new_patient("买"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    // Reads with the cookie need no token.
+    let r = c
+        .get(app.url("/api/v1/patients/demo-0001"))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+both!(csrf_is_bound_to_the_session_and_guards_api_and_fhir);
+
+/// 4,500 entries on two days of March 2025, more than one batch of the streamed export.
+async fn seed_audit(app: &TestApp) {
+    use tianshan_platform::audit::{Action, Actor, AuditRow, Event};
+    let mut rows = Vec::new();
+    for i in 0..4500 {
+        let at = format!(
+            "2025-03-{:02}T08:{:02}:{:02}Z",
+            10 + i % 2,
+            (i / 60) % 60,
+            i % 60
+        );
+        let id = format!("p{i}");
+        rows.push(AuditRow::raw(
+            &at,
+            Actor {
+                user_id: "",
+                username: "loader",
+                role: "",
+                channel: "cli",
+                ip: "",
+                user_agent: "",
+            },
+            Event::new(Action::READ, "patient", &id).detail("seed, \"quoted\""),
+        ));
+    }
+    for chunk in rows.chunks(500) {
+        app.db.audit(chunk.to_vec()).await.unwrap();
+    }
+}
+
+async fn audit_pages_through_everything_and_exports_a_whole_range(app: &TestApp) {
+    seed_audit(app).await;
+    let admin = app.api("admin").await;
+    // Page through the whole range with `before` / `next_before`.
+    let mut before: Option<i64> = None;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut pages = 0;
+    loop {
+        let mut url = "/api/v1/audit?username=loader&limit=1000".to_string();
+        if let Some(b) = before {
+            url.push_str(&format!("&before={b}"));
+        }
+        let r = admin.get(app.url(&url)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let page: Value = r.json().await.unwrap();
+        for e in page["entries"].as_array().unwrap() {
+            assert!(seen.insert(e["id"].as_i64().unwrap()), "no entry twice");
+        }
+        pages += 1;
+        match page["next_before"].as_i64() {
+            Some(b) => before = Some(b),
+            None => break,
+        }
+        assert!(pages < 10);
+    }
+    assert_eq!(seen.len(), 4500);
+    let r = admin
+        .get(app.url("/api/v1/audit?before=abc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    // One day as CSV: every entry of that day, streamed in batches, none cut off.
+    let r = admin
+        .get(app.url("/api/v1/audit.csv?username=loader&from=2025-03-11&to=2025-03-11"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = r.text().await.unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2250);
+    assert!(rows
+        .iter()
+        .all(|r| r.split(',').nth(1).unwrap().starts_with("2025-03-11")));
+    assert!(rows[0].ends_with(r#","seed, ""quoted""""#), "{}", rows[0]);
+    // The page's export is the same stream; the export is audited; others are refused.
+    let b = app.browser("admin").await;
+    let r = b
+        .get("/admin/audit.csv?username=loader&from=2025-03-10&to=2025-03-11")
+        .await;
+    assert_eq!(r.text().await.unwrap().lines().count(), 4501);
+    let r = app
+        .api("nurse")
+        .await
+        .get(app.url("/api/v1/audit.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+both!(audit_pages_through_everything_and_exports_a_whole_range);
