@@ -430,3 +430,177 @@ async fn audit_pages_through_everything_and_exports_a_whole_range(app: &TestApp)
     assert_eq!(r.status(), 403);
 }
 both!(audit_pages_through_everything_and_exports_a_whole_range);
+
+async fn every_answer_carries_the_security_headers(app: &TestApp) {
+    let api = app.api("nurse").await;
+    let b = app.browser("nurse").await;
+    let answers = vec![
+        ("page", b.get("/patients/demo-0001").await),
+        (
+            "sign-in page",
+            reqwest::get(app.url("/login")).await.unwrap(),
+        ),
+        (
+            "api",
+            api.get(app.url("/api/v1/patients/demo-0001"))
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "fhir",
+            api.get(app.url("/fhir/r4/Patient/demo-0001"))
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "error",
+            api.get(app.url("/api/v1/patients/nope"))
+                .send()
+                .await
+                .unwrap(),
+        ),
+    ];
+    for (what, r) in answers {
+        let h = r.headers();
+        let get = |k: &str| {
+            h.get(k)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        assert!(
+            get("content-security-policy").contains("frame-ancestors 'none'"),
+            "{what}"
+        );
+        assert!(get("content-security-policy").contains("script-src 'self'"));
+        assert_eq!(get("x-frame-options"), "DENY", "{what}");
+        assert_eq!(get("x-content-type-options"), "nosniff", "{what}");
+        assert_eq!(get("referrer-policy"), "same-origin", "{what}");
+        assert_eq!(get("cache-control"), "no-store", "{what}");
+        assert_eq!(
+            get("strict-transport-security"),
+            "",
+            "no HSTS without HTTPS"
+        );
+    }
+    // Static assets stay cacheable; no page has an inline script handler the CSP would block.
+    let r = reqwest::get(app.url("/static/app.css")).await.unwrap();
+    assert!(r.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
+    let html = b.get("/patients/demo-0001").await.text().await.unwrap();
+    assert!(!html.contains(" onchange=") && !html.contains(" onclick="));
+    // With --secure-cookies, HSTS.
+    let mut h = reqwest::header::HeaderMap::new();
+    tianshan_platform::web::security_headers(&mut h, "/", true);
+    assert!(h["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .contains("max-age=31536000"));
+}
+both!(every_answer_carries_the_security_headers);
+
+/// A client that sends half its headers and waits is cut off after the header timeout,
+/// not held for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    let n = tokio::time::timeout(
+        tianshan::app::HEADER_TIMEOUT + std::time::Duration::from_secs(5),
+        s.read(&mut buf),
+    )
+    .await
+    .expect("the server closes a slow connection")
+    .unwrap_or(0);
+    let waited = start.elapsed();
+    assert!(waited >= std::time::Duration::from_secs(5), "{waited:?}");
+    // Closed, or answered 408, never a 200 for the half request.
+    assert!(n == 0 || String::from_utf8_lossy(&buf[..n]).contains("408"));
+    // Others are served meanwhile.
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        200
+    );
+}
+
+/// SIGTERM (here: the stop future) lets a request in flight finish, then the server stops and
+/// SQLite's WAL is checkpointed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_requests_in_flight_and_checkpoints() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = tianshan_platform::clock::Clock::system();
+    let db = tianshan::app::open_db(None, dir.path(), &clock)
+        .await
+        .unwrap();
+    let st = tianshan::app::platform(db.clone(), clock.clone(), false).unwrap();
+    tianshan::app::load_demo(&st).await.unwrap();
+    let token = tianshan_platform::users::create_api_token(
+        &db,
+        &clock,
+        tianshan_platform::users::By::Cli,
+        "nurse",
+        "t",
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tianshan::app::serve_until(st, listener, async move {
+        let _ = stop_rx.await;
+    }));
+    let body = new_patient("买").to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!(
+            "POST /api/v1/patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop_tx.send(()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    // New connections are no longer taken...
+    assert!(reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .is_err());
+    // ...but the request in flight finishes.
+    s.write_all(rest.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        s.read_to_end(&mut answer),
+    )
+    .await
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    tokio::time::timeout(std::time::Duration::from_secs(12), server)
+        .await
+        .expect("the server stops within the grace period")
+        .unwrap()
+        .unwrap();
+    // The WAL was checkpointed into the database file and truncated.
+    for e in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.ends_with("-wal") {
+            assert_eq!(e.metadata().unwrap().len(), 0, "{name} not checkpointed");
+        }
+    }
+}
