@@ -52,6 +52,9 @@ pub enum AppError {
     Unauthorized,
     #[error("forbidden")]
     Forbidden,
+    /// Refused, with the reason (a missing CSRF token).
+    #[error("forbidden: {0:?}")]
+    ForbiddenBecause(Msg),
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
     #[error("bad request: {0:?}")]
@@ -81,6 +84,11 @@ impl From<sqlx::Error> for AppError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 AppError::Conflict(Msg::new("error.duplicate"))
             }
+            // PostgreSQL refuses U+0000 in text (22021); the request guard refuses it first,
+            // this keeps any path that slips past it a 400, never a 500.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+                AppError::BadRequest(Msg::new("error.nul"))
+            }
             _ => AppError::Db(e),
         }
     }
@@ -96,7 +104,7 @@ impl AppError {
             AppError::InEntry(_, e) => e.status(),
             AppError::NotFound | AppError::NotFoundBecause(_) => StatusCode::NOT_FOUND,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -112,7 +120,7 @@ impl AppError {
             AppError::InEntry(_, e) => e.code(),
             AppError::NotFound | AppError::NotFoundBecause(_) => "not_found",
             AppError::Unauthorized => "unauthorized",
-            AppError::Forbidden => "forbidden",
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => "forbidden",
             AppError::Invalid(_) => "invalid",
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
@@ -131,6 +139,7 @@ impl AppError {
             AppError::Forbidden => Msg::new("error.forbidden"),
             AppError::Invalid(_) => Msg::new("error.invalid"),
             AppError::BadRequest(m)
+            | AppError::ForbiddenBecause(m)
             | AppError::Conflict(m)
             | AppError::NotFoundBecause(m)
             | AppError::RateLimitedUntil(m) => m.clone(),

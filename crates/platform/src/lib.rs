@@ -2,6 +2,7 @@
 //! migrations, authentication, scopes, audit, i18n, the page shell and the API/FHIR plumbing.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;

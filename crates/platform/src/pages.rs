@@ -28,6 +28,7 @@ pub fn routes() -> Router<Platform> {
         .route("/settings/language", post(set_language))
         .route("/admin/audit", get(audit_page))
         .route("/admin/audit.csv", get(audit_csv))
+        .merge(crate::admin::pages())
         .route("/healthz", get(web::healthz))
         .route("/static/{name}", get(web::static_asset))
 }
@@ -129,15 +130,24 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let (ip, ua) = (parts.ip, parts.ua);
-    let now = st.clock.now();
     let username = f.username.trim().to_string();
-    if !st.limiter.allowed(&ip, &username, now) {
-        return Err(AppError::RateLimited);
+    if let Err(AppError::RateLimitedUntil(m)) = crate::ratelimit::check(&st, &username, &ip).await {
+        let error = Some(ctx.t.msg(&m));
+        let page = LoginPage {
+            shell: Shell::new(ctx, &st, None),
+            username,
+            next: safe_next(f.next.as_deref()),
+            error,
+            notice: None,
+        };
+        let mut resp = render(&page)?;
+        *resp.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        return Ok(resp);
     }
     match auth::authenticate(&st.db, &username, &f.password).await? {
         Some(id) => {
             let p = Principal::from_identity(&id, Channel::Web, &ip, &ua);
-            st.limiter.succeeded(&ip, &username);
+            crate::ratelimit::succeeded(&st, &username).await?;
             auth::purge_expired_sessions(&st.db, &st.clock).await?;
             let secret = auth::create_session(&st.db, &p.user_id, &st.clock, &ip, &ua).await?;
             st.audit(&p, Event::new(Action::SIGN_IN, "user", &p.user_id))
@@ -168,7 +178,7 @@ async fn login(
             Ok(resp)
         }
         None => {
-            st.limiter.failed(&ip, &username, now);
+            crate::ratelimit::failed(&st, &username, &ip).await?;
             let actor = Actor {
                 user_id: "",
                 username: &username,
@@ -313,22 +323,55 @@ async fn audit_page(
     })
 }
 
-/// Most rows one export returns; narrow the dates for more.
-const EXPORT_LIMIT: i64 = 100_000;
+/// Entries read per query while an export streams.
+const EXPORT_BATCH: i64 = 2_000;
 
+/// The whole filtered log as CSV, newest first, streamed in batches (keyset paging on the
+/// id): a date range of any size, never cut off. The export itself is audited first.
 async fn audit_csv(
     State(st): State<Platform>,
     who: Principal,
     Query(f): Query<Filter>,
 ) -> Result<Response, AppError> {
     who.require(perms::AUDIT_READ)?;
-    let entries = audit::list(&st.db, &f, EXPORT_LIMIT).await?;
-    let detail = format!("{} entries; {}", entries.len(), filter_query(&f));
+    stream_audit_csv(st, who, f).await
+}
+
+async fn stream_audit_csv(st: Platform, who: Principal, f: Filter) -> Result<Response, AppError> {
+    // Refuse a bad filter now, as a 4xx, rather than in the middle of the stream.
+    audit::list(&st.db, &f, 1).await?;
+    let detail = format!("csv; {}", filter_query(&f));
     st.audit(
         &who,
         Event::new(Action::EXPORT, "audit_log", "").detail(&detail),
     )
     .await?;
+    let db = st.db.clone();
+    let header = futures_util::stream::once(async {
+        Ok::<_, std::io::Error>(axum::body::Bytes::from(audit::to_csv(&[])))
+    });
+    let rows = futures_util::stream::unfold(Some(f), move |state| {
+        let db = db.clone();
+        async move {
+            let mut f = state?;
+            match audit::list(&db, &f, EXPORT_BATCH).await {
+                Ok(batch) if batch.is_empty() => None,
+                Ok(batch) => {
+                    let more = batch.len() as i64 == EXPORT_BATCH;
+                    f.before = batch.last().map(|e| e.id.to_string());
+                    let text = audit::to_csv(&batch);
+                    // Without its header line.
+                    let body = text
+                        .split_once('\n')
+                        .map(|(_, b)| b.to_string())
+                        .unwrap_or_default();
+                    Some((Ok(axum::body::Bytes::from(body)), more.then_some(f)))
+                }
+                Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+            }
+        }
+    });
+    use futures_util::StreamExt;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -337,7 +380,7 @@ async fn audit_csv(
                 "attachment; filename=\"audit.csv\"",
             ),
         ],
-        audit::to_csv(&entries),
+        axum::body::Body::from_stream(header.chain(rows).fuse()),
     )
         .into_response())
 }
@@ -374,6 +417,54 @@ struct AuditPageBody {
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditApiQuery),
     responses((status = 200, body = AuditPageBody), (status = 400, body = crate::api::ApiError),
         (status = 403, body = crate::api::ApiError)),
+/// Query of `GET /api/v1/audit` and `GET /api/v1/audit.csv`.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    pub username: Option<String>,
+    /// An action code (`read`, `update`, `sign_in_failed`, ...).
+    pub action: Option<String>,
+    pub patient_id: Option<String>,
+    pub entity_type: Option<String>,
+    /// Inclusive lower bound, `YYYY-MM-DD` or an RFC 3339 timestamp.
+    pub from: Option<String>,
+    /// Inclusive upper bound, `YYYY-MM-DD` (the whole day) or a timestamp.
+    pub to: Option<String>,
+    /// Entries older than this id: pass the previous page's `next_before`.
+    pub before: Option<String>,
+    /// 1–1000, default 100 (JSON only; the CSV has every matching entry).
+    pub limit: Option<String>,
+}
+
+impl AuditQuery {
+    fn filter(self) -> (Filter, Option<String>) {
+        (
+            Filter {
+                username: self.username,
+                action: self.action,
+                patient_id: self.patient_id,
+                entity_type: self.entity_type,
+                from: self.from,
+                to: self.to,
+                before: self.before,
+            },
+            self.limit,
+        )
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AuditPageOut {
+    #[schema(value_type = Vec<Object>)]
+    pub entries: Vec<audit::Entry>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// The audit log, newest first, a page at a time (keyset paging with `before`).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = AuditPageOut), (status = 403, body = crate::api::ApiError),
+        (status = 422, body = crate::api::ApiError)),
     security(("bearer" = [])))]
 async fn audit_api(
     State(st): State<Platform>,
@@ -390,6 +481,16 @@ async fn audit_api(
         from: q.from,
         to: q.to,
         before: q.before.map(|b| b.to_string()),
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<AuditPageOut>, AppError> {
+    who.require(perms::AUDIT_READ)?;
+    let (f, limit) = q.filter();
+    let limit = match limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        None => 100,
+        Some(l) => l
+            .parse::<i64>()
+            .map_err(|_| AppError::invalid("limit", crate::Msg::new("error.bad_request")))?
+            .clamp(1, 1000),
     };
     let entries = audit::list(&st.db, &f, limit).await?;
     let next_before = (entries.len() as i64 == limit)
@@ -399,6 +500,30 @@ async fn audit_api(
         entries,
         next_before,
     }))
+    Ok(Json(AuditPageOut {
+        entries,
+        next_before,
+    }))
+}
+
+/// Every matching entry as CSV (a date range of any size), streamed.
+#[utoipa::path(get, path = "/api/v1/audit.csv", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "text/csv, every matching entry"),
+        (status = 403, body = crate::api::ApiError), (status = 422, body = crate::api::ApiError)),
+    security(("bearer" = [])))]
+async fn audit_api_csv(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, AppError> {
+    who.require(perms::AUDIT_READ)?;
+    stream_audit_csv(st, who, q.filter().0).await
+}
+
+pub fn audit_api_routes() -> crate::ApiRouter {
+    crate::ApiRouter::new()
+        .routes(utoipa_axum::routes!(audit_api))
+        .routes(utoipa_axum::routes!(audit_api_csv))
 }
 
 /// The platform as a module: sign-in, home, languages, the audit log, accounts and roles.
@@ -411,10 +536,15 @@ pub fn module() -> crate::Module {
         catalogues: catalogues(),
         nav: vec![
             NavItem::new("nav.home", "/", None),
+            NavItem::new("nav.users", "/admin/users", Some(perms::USERS_MANAGE)),
+            NavItem::new("nav.roles", "/admin/roles", Some(perms::USERS_MANAGE)),
             NavItem::new("nav.audit", "/admin/audit", Some(perms::AUDIT_READ)),
         ],
         pages: routes(),
         api: crate::fhir_rest::routes().routes(utoipa_axum::routes!(audit_api)),
+        api: crate::fhir_rest::routes()
+            .merge(crate::admin::api())
+            .merge(audit_api_routes()),
         ..crate::Module::new("platform")
     }
 }

@@ -20,7 +20,7 @@ pub struct RoleRow {
     pub builtin: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RoleDetail {
     pub code: String,
     pub label: String,

@@ -181,6 +181,19 @@ CREATE TABLE import_ids (
 );
 "#;
 
+/// Sign-in failures per (username, address) and per username (`ip = '*'`), shared by every
+/// server process (see `ratelimit`).
+const SIGNIN: &str = r#"
+CREATE TABLE signin_failures (
+    username TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    failures BIGINT NOT NULL,
+    last_at TEXT NOT NULL,
+    locked_until TEXT NOT NULL,
+    PRIMARY KEY (username, ip)
+);
+"#;
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration::same(1, "orgs, users, sessions, tokens", CORE),
@@ -198,5 +211,6 @@ pub fn migrations() -> Vec<Migration> {
             postgres: OUTBOX_POSTGRES,
         },
         Migration::same(10, "resumable imports", IMPORTS),
+        Migration::same(11, "shared sign-in failure counters", SIGNIN),
     ]
 }

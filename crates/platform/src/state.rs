@@ -9,7 +9,6 @@ use crate::error::AppError;
 use crate::events::Events;
 use crate::fhir::FhirType;
 use crate::i18n::I18n;
-use crate::ratelimit::LoginLimiter;
 use crate::scope::{Permission, PermissionDef};
 
 /// A navigation entry a module contributes to the page shell. Shown only to users who hold
@@ -74,7 +73,6 @@ pub struct Platform {
     pub db: Db,
     pub i18n: Arc<I18n>,
     pub clock: Clock,
-    pub limiter: Arc<LoginLimiter>,
     pub auth: Arc<AuthCache>,
     pub events: Events,
     pub config: Arc<Config>,

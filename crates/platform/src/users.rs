@@ -35,7 +35,7 @@ pub enum By<'a> {
 }
 
 impl By<'_> {
-    fn row(&self, at: &str, ev: Event<'_>) -> AuditRow {
+    pub(crate) fn row(&self, at: &str, ev: Event<'_>) -> AuditRow {
         match self {
             By::User(p) => AuditRow::new(at, p, ev),
             By::Cli => AuditRow::raw(
@@ -154,7 +154,7 @@ pub async fn create_user(
     Ok(id)
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UserSummary {
     pub id: String,
     pub username: String,
@@ -168,7 +168,7 @@ pub struct UserSummary {
     pub roles: String,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TokenInfo {
     pub id: String,
     pub label: String,
@@ -176,7 +176,7 @@ pub struct TokenInfo {
     pub revoked_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SessionInfo {
     /// First characters of the stored hash: enough to tell sessions apart, useless to a thief.
     pub id: String,

@@ -24,6 +24,8 @@ pub const SESSION_COOKIE: &str = "ts_session";
 pub const CSRF_COOKIE: &str = "ts_csrf";
 pub const LANG_COOKIE: &str = "ts_lang";
 pub const CSRF_FIELD: &str = "_csrf";
+/// Header carrying the CSRF token on cookie-authenticated API and FHIR writes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Largest form body accepted by page routes.
 const FORM_LIMIT: usize = 2 * 1024 * 1024;
 
@@ -288,6 +290,17 @@ fn new_csrf() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
+/// The CSRF token of a signed-in session: derived from the session secret, which only the
+/// browser holding the session cookie (HttpOnly) and the server know.
+pub fn session_csrf(session_secret: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"tianshan-csrf\0");
+    h.update(session_secret.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.finalize())
+}
+
 fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
@@ -306,26 +319,55 @@ pub async fn frame(State(st): State<Platform>, req: Request, next: Next) -> Resp
     let path = parts.uri.path().to_string();
     let (locale, lang_chosen) = resolve_locale(&parts);
     let existing = cookie(&parts.headers, CSRF_COOKIE).map(str::to_string);
-    let csrf = existing.clone().unwrap_or_else(new_csrf);
+    let session = cookie(&parts.headers, SESSION_COOKIE)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    // Signed in: the token is derived from the session secret (bound to the session; a cookie
+    // planted by another site cannot match it). Before sign-in: the double-submit cookie.
+    let expected = session.as_deref().map(session_csrf).or(existing.clone());
+    let csrf = expected.clone().unwrap_or_else(new_csrf);
     parts.extensions.insert(RequestLocale(locale));
     parts.extensions.insert(CsrfToken(csrf.clone()));
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "));
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
 
     let mut req = Request::from_parts(parts, body);
     if req.method() == Method::POST && is_page_path(&path) {
-        match check_csrf(req, existing.as_deref()).await {
+        match check_csrf(req, expected.as_deref()).await {
             Ok(r) => req = r,
-            Err(e) => return render_error(&st, locale, &path, e.into_response(), &csrf).await,
+            Err(e) => {
+                let mut r = render_error(&st, locale, &path, e.into_response(), &csrf).await;
+                security_headers(r.headers_mut(), &path, st.config.secure_cookies);
+                return r;
+            }
+        }
+    } else if !safe && !bearer && session.is_some() && !is_page_path(&path) {
+        // A write to the API or FHIR with the session cookie: only this site's own pages know
+        // the token, so another site cannot make the browser write.
+        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        let ok =
+            matches!((expected.as_deref(), sent), (Some(e), Some(s)) if constant_time_eq(e, s));
+        if !ok {
+            let e = AppError::ForbiddenBecause(Msg::new("error.csrf_api"));
+            let mut r = render_error(&st, locale, &path, e.into_response(), &csrf).await;
+            security_headers(r.headers_mut(), &path, st.config.secure_cookies);
+            return r;
         }
     }
     let resp = next.run(req).await;
     let mut resp = render_error(&st, locale, &path, resp, &csrf).await;
     let h = resp.headers_mut();
-    if existing.is_none() && is_page_path(&path) {
+    if existing.is_none() && session.is_none() && is_page_path(&path) {
         h.append(
             header::SET_COOKIE,
             set_cookie(CSRF_COOKIE, &csrf, None, true, st.config.secure_cookies),
         );
     }
+    security_headers(h, &path, st.config.secure_cookies);
     if lang_chosen {
         h.append(
             header::SET_COOKIE,
@@ -341,8 +383,35 @@ pub async fn frame(State(st): State<Platform>, req: Request, next: Next) -> Resp
     resp
 }
 
-/// Form posts must carry the `_csrf` field equal to the CSRF cookie (double submit; the
-/// session cookie is SameSite=Lax as well).
+/// The Content-Security-Policy of every answer: scripts, styles and forms only from this
+/// server, no framing, no plugins.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// Headers on every answer: CSP, no framing, no type sniffing, no referrer to other sites,
+/// nothing stored by caches (patient data) except the versioned static assets, and HSTS when
+/// the server is configured for HTTPS (`--secure-cookies`).
+pub fn security_headers(h: &mut HeaderMap, path: &str, secure: bool) {
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    if !path.starts_with("/static/") && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if secure {
+        h.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+}
+
+/// Form posts must carry the `_csrf` field (or the header): the session's token when signed
+/// in, else the CSRF cookie (double submit). The session cookie is SameSite=Lax as well.
 async fn check_csrf(req: Request, cookie_token: Option<&str>) -> Result<Request, AppError> {
     let (parts, body) = req.into_parts();
     let header_token = parts
@@ -470,6 +539,78 @@ fn plain_rejection(status: StatusCode) -> ErrorReport {
         fields: Vec::new(),
         detail: None,
     }
+}
+
+/// Largest body the request guard reads to look for NUL characters (FHIR Bundles are the
+/// largest bodies the server takes; multipart uploads are streamed past the guard).
+pub const GUARD_BODY_LIMIT: usize = crate::fhir_rest::MAX_BUNDLE_BYTES;
+
+/// Does a JSON text carry a U+0000 character (a raw NUL byte or a `\u0000` escape)?
+pub fn json_has_nul(b: &[u8]) -> bool {
+    if b.contains(&0) {
+        return true;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            if b.get(i + 1) == Some(&b'u') && b.get(i + 2..i + 6) == Some(b"0000".as_slice()) {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Does URL-encoded text (a path, a query, a form body) decode to a U+0000 character?
+pub fn urlencoded_has_nul(b: &[u8]) -> bool {
+    b.contains(&0) || b.windows(3).any(|w| w == b"%00")
+}
+
+/// The one rule for U+0000, for every route of every module: a NUL character in the path,
+/// the query or a JSON, form or text body is refused with 400 before any handler runs
+/// (PostgreSQL cannot store it; SQLite would store junk). Multipart uploads are checked by the
+/// importers' decoders, and the database error is mapped to 400 as a last guard.
+pub async fn refuse_nul(req: Request, next: Next) -> Response {
+    let refused = || AppError::BadRequest(Msg::new("error.nul")).into_response();
+    if urlencoded_has_nul(req.uri().path().as_bytes())
+        || req
+            .uri()
+            .query()
+            .is_some_and(|q| urlencoded_has_nul(q.as_bytes()))
+    {
+        return refused();
+    }
+    let ty = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let check: Option<fn(&[u8]) -> bool> = if ty.contains("json") {
+        Some(json_has_nul)
+    } else if ty.starts_with("application/x-www-form-urlencoded") {
+        Some(urlencoded_has_nul)
+    } else if ty.starts_with("text/") {
+        Some(|b: &[u8]| b.contains(&0))
+    } else {
+        None
+    };
+    let Some(check) = check else {
+        return next.run(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, GUARD_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+    };
+    if check(&bytes) {
+        return refused();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// One structured log line per request: method, path, status, latency and request id.

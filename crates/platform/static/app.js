@@ -23,3 +23,8 @@
   var done = document.querySelector("[data-draft-done]");
   if (done) { try { localStorage.removeItem("draft:" + done.getAttribute("data-draft-done")); } catch (e) {} }
 })();
+// Selects marked data-autosubmit (the language menu) send their form when changed; inline
+// handlers are not allowed by the Content-Security-Policy.
+document.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
+  sel.addEventListener("change", function () { sel.form.submit(); });
+});

@@ -1,9 +1,9 @@
 //! Wiring: the list of modules, and what is built from their declarations: migrations,
 //! permissions, catalogues, navigation, routes, the OpenAPI document and the middleware stack.
 //! Adding a module is one line in [`modules`].
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::middleware;
 use axum::Router;
@@ -14,7 +14,6 @@ use tianshan_platform::db::{Db, DbOptions};
 use tianshan_platform::events::Events;
 use tianshan_platform::i18n::{CatalogueSource, I18n};
 use tianshan_platform::migrate::{self, Migration};
-use tianshan_platform::ratelimit::LoginLimiter;
 use tianshan_platform::state::{Config, NavItem};
 use tianshan_platform::{pages, web, Module, Platform};
 use tower_http::compression::CompressionLayer;
@@ -99,7 +98,6 @@ pub fn platform(db: Db, clock: Clock, secure_cookies: bool) -> Result<Platform, 
         events: Events::start(&db),
         i18n: I18n::load(&catalogues())?,
         clock,
-        limiter: Arc::new(LoginLimiter::default()),
         auth,
         config: Arc::new(Config {
             secure_cookies,
@@ -167,6 +165,7 @@ pub fn router(st: Platform) -> Result<Router, StartError> {
         .merge(api)
         .merge(crate::openapi::routes(doc))
         .fallback(web::not_found)
+        .layer(middleware::from_fn(web::refuse_nul))
         .layer(middleware::from_fn_with_state(st.clone(), web::frame))
         .layer(middleware::from_fn(web::request_log))
         .layer(CompressionLayer::new())
@@ -186,17 +185,130 @@ pub fn start_tasks(st: &Platform) {
     }
 }
 
-/// Serve until the listener fails or the process is told to stop.
+/// Most connections served at once; more wait in the listen backlog until one ends.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// A client must send a request's headers within this time (also on an idle keep-alive
+/// connection), or the connection is closed: slow clients cannot hold connections.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request's body must arrive within this time (408 otherwise).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// On SIGTERM or Ctrl-C, requests in flight get this long to finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serve until SIGTERM or Ctrl-C, then finish requests in flight (at most
+/// [`SHUTDOWN_GRACE`]), checkpoint SQLite's WAL and close the database.
 pub async fn serve(st: Platform, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    start_tasks(&st);
-    let app = router(st)
-        .map_err(std::io::Error::other)?
-        .into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
+    serve_until(st, listener, shutdown_signal()).await
 }
 
-async fn shutdown() {
-    let _ = tokio::signal::ctrl_c().await;
+/// [`serve`] with the stop signal given (tests stop a server without signals).
+pub async fn serve_until(
+    st: Platform,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    start_tasks(&st);
+    let db = st.db.clone();
+    let app = router(st).map_err(std::io::Error::other)?.layer(
+        tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT),
+    );
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let (stopping, stop_rx) = tokio::sync::watch::channel(false);
+    let mut conns = tokio::task::JoinSet::new();
+    tokio::pin!(stop);
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => p.map_err(std::io::Error::other)?,
+            _ = &mut stop => break,
+        };
+        let (stream, addr) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let mut stop_rx = stop_rx.clone();
+        conns.spawn(async move {
+            let _permit = permit;
+            let svc = hyper::service::service_fn(
+                move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(addr));
+                    let mut app = app.clone();
+                    async move { tower::Service::call(&mut app, req).await }
+                },
+            );
+            let mut b = hyper::server::conn::http1::Builder::new();
+            b.timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT);
+            let conn = b.serve_connection(TokioIo::new(stream), svc);
+            tokio::pin!(conn);
+            let mut asked = false;
+            loop {
+                tokio::select! {
+                    _ = conn.as_mut() => break,
+                    changed = stop_rx.changed(), if !asked => {
+                        asked = true;
+                        if changed.is_ok() {
+                            // Finish the request in flight, then close.
+                            conn.as_mut().graceful_shutdown();
+                        }
+                    }
+                }
+            }
+        });
+        while conns.try_join_next().is_some() {}
+    }
+    drop(listener);
+    tracing::info!(
+        connections = conns.len(),
+        "stopping: finishing requests in flight"
+    );
+    let _ = stopping.send(true);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            connections = conns.len(),
+            "requests still running after the grace period; closing them"
+        );
+        conns.abort_all();
+    }
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// SIGTERM (a service manager, a container stop) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

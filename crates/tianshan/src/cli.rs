@@ -158,6 +158,12 @@ pub enum UserAction {
         db: DbArgs,
         username: String,
     },
+    /// Lift the sign-in hold after failed attempts.
+    Unlock {
+        #[command(flatten)]
+        db: DbArgs,
+        username: String,
+    },
     /// Replace a user's roles.
     Roles {
         #[command(flatten)]
@@ -370,6 +376,17 @@ async fn user(action: UserAction, clock: Clock) -> Result<(), CliError> {
         }
         UserAction::Disable { db, username } => set_active(db, username, false, clock).await,
         UserAction::Enable { db, username } => set_active(db, username, true, clock).await,
+        UserAction::Unlock { db, username } => {
+            let d = open(&db, &clock).await?;
+            let r = match users::by_username(&d, &username).await {
+                Ok(u) => tianshan_platform::ratelimit::unlock(&d, &clock, By::Cli, &u).await,
+                Err(e) => Err(e),
+            };
+            d.close().await;
+            r?;
+            eprintln!("Sign-in of {username} unlocked.");
+            Ok(())
+        }
         UserAction::Roles {
             db,
             username,

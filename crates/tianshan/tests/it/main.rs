@@ -2,6 +2,7 @@
 //! a random port, a fresh database per test, every scenario on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod architecture;
 mod browser;
 mod cli;
@@ -17,3 +18,4 @@ mod registry_requests;
 mod registry_web;
 mod trauma;
 mod vaccination;
+mod security;

@@ -1,0 +1,606 @@
+//! Attacks and careless clients, kept out by tests: sign-in throttling, NUL characters, CSRF,
+//! headers, limits, malformed requests, kill -9 during writes.
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::TestApp;
+
+async fn sign_in_delay_is_per_user_and_address_shared_and_liftable(app: &TestApp) {
+    let b = app.browser("").await;
+    // Failures for other names from this address never hold back a real user here.
+    for i in 0..6 {
+        let name = format!("ghost{i}");
+        let r = b
+            .post_form("/login", &[("username", &name), ("password", "guess")])
+            .await;
+        assert_eq!(r.status(), 401);
+    }
+    let nurse = app.browser("nurse").await; // signs in (asserts the 303)
+    drop(nurse);
+    // Five wrong passwords for the doctor from this address: the sixth try waits, and the
+    // page says until when.
+    for _ in 0..tianshan_platform::ratelimit::PAIR_FREE {
+        let r = b
+            .post_form("/login", &[("username", "doctor"), ("password", "guess")])
+            .await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = b
+        .post_form(
+            "/login",
+            &[("username", "doctor"), ("password", "tianshan-doctor")],
+        )
+        .await;
+    assert_eq!(r.status(), 429);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("UTC") && html.contains("秒"), "{html}");
+    // The counters are rows of the database, which every server process shares.
+    let n: i64 = tianshan_platform::with_db!(&app.db, pool => sqlx::query_scalar(
+        "SELECT failures FROM signin_failures WHERE username = 'doctor' AND ip = '127.0.0.1'")
+        .fetch_one(pool).await)
+    .unwrap();
+    assert_eq!(n, 5);
+    // The administrator lifts the hold; the doctor signs in at once.
+    let admin = app.api("admin").await;
+    let d: Value = admin
+        .get(app.url("/api/v1/users/doctor"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(d["locked_until"].is_string(), "{d}");
+    let r = admin
+        .post(app.url("/api/v1/users/doctor/unlock"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = b
+        .post_form(
+            "/login",
+            &[("username", "doctor"), ("password", "tianshan-doctor")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+
+    // Failures from many addresses: the user-wide ceiling holds the name back from a new
+    // address too, never longer than the ceiling.
+    for i in 0..tianshan_platform::ratelimit::USER_FREE {
+        tianshan_platform::ratelimit::failed(&app.st, "official", &format!("10.0.0.{i}"))
+            .await
+            .unwrap();
+    }
+    let e = tianshan_platform::ratelimit::check(&app.st, "official", "10.9.9.9")
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        tianshan_platform::AppError::RateLimitedUntil(_)
+    ));
+    let until = tianshan_platform::ratelimit::locked_until(&app.st, "official")
+        .await
+        .unwrap()
+        .unwrap();
+    let until = tianshan_platform::clock::parse_timestamp(&until).unwrap();
+    let left = until - app.st.clock.now();
+    assert!(left.whole_seconds() <= tianshan_platform::ratelimit::MAX_DELAY_SECS);
+    // Another user from the same addresses is not held back.
+    tianshan_platform::ratelimit::check(&app.st, "coordinator", "10.0.0.1")
+        .await
+        .unwrap();
+}
+both!(sign_in_delay_is_per_user_and_address_shared_and_liftable);
+
+fn new_patient(family: &str) -> Value {
+    json!({"family_name": family, "given_name": "合木提", "sex": "male", "birth_date": "2001-05-04",
+           "org_code": "653121100202", "phone": "13900001111", "ethnicity": "05"})
+}
+
+async fn nul_is_refused_everywhere_with_a_4xx(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let fhir = |method: reqwest::Method, path: &str| {
+        nurse
+            .request(method, app.url(path))
+            .header("content-type", "application/fhir+json")
+    };
+    let mut tried = Vec::new();
+    // Query, path, JSON body (API and FHIR).
+    let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
+        ("api query", nurse.get(app.url("/api/v1/patients?q=%E7%8E%8B%00"))),
+        ("api path", nurse.get(app.url("/api/v1/patients/demo-0001%00"))),
+        ("api json", nurse.post(app.url("/api/v1/patients")).json(&new_patient("买\u{0}"))),
+        (
+            "api json update",
+            nurse.put(app.url("/api/v1/patients/demo-0001")).json(&new_patient("\u{0}")),
+        ),
+        ("fhir query", nurse.get(app.url("/fhir/r4/Patient?name=%00"))),
+        ("fhir path", nurse.get(app.url("/fhir/r4/Patient/demo%000001"))),
+        (
+            "fhir json",
+            fhir(reqwest::Method::POST, "/fhir/r4/Patient").body(
+                json!({"resourceType": "Patient", "name": [{"family": "阿\u{0}", "given": ["依古丽"]}],
+                    "gender": "female", "birthDate": "2019-06-12",
+                    "managingOrganization": {"reference": "Organization/653121100201"}})
+                .to_string(),
+            ),
+        ),
+        ("page query", nurse.get(app.url("/patients?q=%00"))),
+    ];
+    for (what, req) in cases {
+        let r = req.send().await.unwrap();
+        let s = r.status().as_u16();
+        tried.push((what, s));
+        assert_eq!(s, 400, "{what}: {}", r.text().await.unwrap());
+    }
+    // Forms, the unauthenticated sign-in form included.
+    let b = app.browser("").await;
+    let r = b
+        .post_form(
+            "/login",
+            &[("username", "doc\u{0}tor"), ("password", "x\u{0}")],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "sign-in form");
+    let signed = app.browser("nurse").await;
+    let r = signed
+        .post_form(
+            "/patients/new",
+            &[
+                ("family_name", "王\u{0}"),
+                ("given_name", "五"),
+                ("sex", "male"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "registration form");
+    // The message says what is wrong, in the reader's language.
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&new_patient("买\u{0}"))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("U+0000"));
+    // A backslash followed by `u0000` as text is not a NUL and is kept.
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&json!({"family_name": "买", "given_name": "合木提", "sex": "male", "birth_date": "2001-05-04",
+           "org_code": "653121100202", "ethnicity": "05", "address": "\\u0000 路"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    // Nothing was stored with a NUL, and the server is healthy.
+    let r = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+both!(nul_is_refused_everywhere_with_a_4xx);
+
+/// Sign in by hand (no cookie store): returns the session cookie's value.
+async fn session_of(app: &TestApp, user: &str) -> String {
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = c.get(app.url("/login")).send().await.unwrap();
+    let pre = set_cookie(&r, "ts_csrf").unwrap();
+    let token = crate::helpers::extract_csrf(&r.text().await.unwrap());
+    assert_eq!(token, pre, "before sign-in the double-submit cookie");
+    let r = c
+        .post(app.url("/login"))
+        .header("cookie", format!("ts_csrf={pre}"))
+        .form(&[
+            ("username", user),
+            ("password", crate::helpers::demo_password(user)),
+            ("_csrf", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    set_cookie(&r, "ts_session").unwrap()
+}
+
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()
+                .and_then(|kv| kv.split_once('='))
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+}
+
+async fn csrf_is_bound_to_the_session_and_guards_api_and_fhir(app: &TestApp) {
+    let session = session_of(app, "nurse").await;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookies = format!("ts_session={session}");
+    // The session's token, as the pages show it.
+    let html = c
+        .get(app.url("/patients/new"))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = crate::helpers::extract_csrf(&html);
+    // Another site makes the browser post JSON (or text/plain) with the cookie: refused.
+    let r = c
+        .post(app.url("/api/v1/patients"))
+        .header("cookie", &cookies)
+        .json(&new_patient("买"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("X-CSRF-Token"));
+    let r = c
+        .post(app.url("/fhir/r4/Patient"))
+        .header("cookie", &cookies)
+        .header("content-type", "text/plain")
+        .body(r#"{"resourceType":"Patient","gender":"male"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // A planted double-submit cookie equal to the sent token no longer passes.
+    let planted = format!("{cookies}; ts_csrf=planted");
+    let r = c
+        .post(app.url("/api/v1/patients"))
+        .header("cookie", &planted)
+        .header("x-csrf-token", "planted")
+        .json(&new_patient("买"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(app.url("/patients/new"))
+        .header("cookie", &planted)
+        .form(&[
+            ("family_name", "王"),
+            ("given_name", "五"),
+            ("_csrf", "planted"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a form with a planted cookie");
+    // With the session's token the same writes pass.
+    let r = c
+        .post(app.url("/api/v1/patients"))
+        .header("cookie", &cookies)
+        .header("x-csrf-token", &token)
+        .json(&new_patient("买"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    // A FHIR write that is not JSON is 415, with the token or a bearer token.
+    let r = c
+        .post(app.url("/fhir/r4/Patient"))
+        .header("cookie", &cookies)
+        .header("x-csrf-token", &token)
+        .header("content-type", "text/plain")
+        .body(r#"{"resourceType":"Patient","gender":"male"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let bearer = app.api("nurse").await;
+    let r = bearer
+        .post(app.url("/fhir/r4/Patient"))
+        .header("content-type", "text/plain")
+        .body(r#"{"resourceType":"Patient","gender":"male"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    // Bearer tokens need no CSRF header (no browser sends them by itself).
+    let r = bearer
+        .post(app.url("/api/v1/patients?confirm_not_duplicate=true"))
+        .json(&new_patient("买"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    // Reads with the cookie need no token.
+    let r = c
+        .get(app.url("/api/v1/patients/demo-0001"))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+both!(csrf_is_bound_to_the_session_and_guards_api_and_fhir);
+
+/// 4,500 entries on two days of March 2025, more than one batch of the streamed export.
+async fn seed_audit(app: &TestApp) {
+    use tianshan_platform::audit::{Action, Actor, AuditRow, Event};
+    let mut rows = Vec::new();
+    for i in 0..4500 {
+        let at = format!(
+            "2025-03-{:02}T08:{:02}:{:02}Z",
+            10 + i % 2,
+            (i / 60) % 60,
+            i % 60
+        );
+        let id = format!("p{i}");
+        rows.push(AuditRow::raw(
+            &at,
+            Actor {
+                user_id: "",
+                username: "loader",
+                role: "",
+                channel: "cli",
+                ip: "",
+                user_agent: "",
+            },
+            Event::new(Action::READ, "patient", &id).detail("seed, \"quoted\""),
+        ));
+    }
+    for chunk in rows.chunks(500) {
+        app.db.audit(chunk.to_vec()).await.unwrap();
+    }
+}
+
+async fn audit_pages_through_everything_and_exports_a_whole_range(app: &TestApp) {
+    seed_audit(app).await;
+    let admin = app.api("admin").await;
+    // Page through the whole range with `before` / `next_before`.
+    let mut before: Option<i64> = None;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut pages = 0;
+    loop {
+        let mut url = "/api/v1/audit?username=loader&limit=1000".to_string();
+        if let Some(b) = before {
+            url.push_str(&format!("&before={b}"));
+        }
+        let r = admin.get(app.url(&url)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let page: Value = r.json().await.unwrap();
+        for e in page["entries"].as_array().unwrap() {
+            assert!(seen.insert(e["id"].as_i64().unwrap()), "no entry twice");
+        }
+        pages += 1;
+        match page["next_before"].as_i64() {
+            Some(b) => before = Some(b),
+            None => break,
+        }
+        assert!(pages < 10);
+    }
+    assert_eq!(seen.len(), 4500);
+    let r = admin
+        .get(app.url("/api/v1/audit?before=abc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    // One day as CSV: every entry of that day, streamed in batches, none cut off.
+    let r = admin
+        .get(app.url("/api/v1/audit.csv?username=loader&from=2025-03-11&to=2025-03-11"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = r.text().await.unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2250);
+    assert!(rows
+        .iter()
+        .all(|r| r.split(',').nth(1).unwrap().starts_with("2025-03-11")));
+    assert!(rows[0].ends_with(r#","seed, ""quoted""""#), "{}", rows[0]);
+    // The page's export is the same stream; the export is audited; others are refused.
+    let b = app.browser("admin").await;
+    let r = b
+        .get("/admin/audit.csv?username=loader&from=2025-03-10&to=2025-03-11")
+        .await;
+    assert_eq!(r.text().await.unwrap().lines().count(), 4501);
+    let r = app
+        .api("nurse")
+        .await
+        .get(app.url("/api/v1/audit.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+both!(audit_pages_through_everything_and_exports_a_whole_range);
+
+async fn every_answer_carries_the_security_headers(app: &TestApp) {
+    let api = app.api("nurse").await;
+    let b = app.browser("nurse").await;
+    let answers = vec![
+        ("page", b.get("/patients/demo-0001").await),
+        (
+            "sign-in page",
+            reqwest::get(app.url("/login")).await.unwrap(),
+        ),
+        (
+            "api",
+            api.get(app.url("/api/v1/patients/demo-0001"))
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "fhir",
+            api.get(app.url("/fhir/r4/Patient/demo-0001"))
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "error",
+            api.get(app.url("/api/v1/patients/nope"))
+                .send()
+                .await
+                .unwrap(),
+        ),
+    ];
+    for (what, r) in answers {
+        let h = r.headers();
+        let get = |k: &str| {
+            h.get(k)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        assert!(
+            get("content-security-policy").contains("frame-ancestors 'none'"),
+            "{what}"
+        );
+        assert!(get("content-security-policy").contains("script-src 'self'"));
+        assert_eq!(get("x-frame-options"), "DENY", "{what}");
+        assert_eq!(get("x-content-type-options"), "nosniff", "{what}");
+        assert_eq!(get("referrer-policy"), "same-origin", "{what}");
+        assert_eq!(get("cache-control"), "no-store", "{what}");
+        assert_eq!(
+            get("strict-transport-security"),
+            "",
+            "no HSTS without HTTPS"
+        );
+    }
+    // Static assets stay cacheable; no page has an inline script handler the CSP would block.
+    let r = reqwest::get(app.url("/static/app.css")).await.unwrap();
+    assert!(r.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
+    let html = b.get("/patients/demo-0001").await.text().await.unwrap();
+    assert!(!html.contains(" onchange=") && !html.contains(" onclick="));
+    // With --secure-cookies, HSTS.
+    let mut h = reqwest::header::HeaderMap::new();
+    tianshan_platform::web::security_headers(&mut h, "/", true);
+    assert!(h["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .contains("max-age=31536000"));
+}
+both!(every_answer_carries_the_security_headers);
+
+/// A client that sends half its headers and waits is cut off after the header timeout,
+/// not held for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    let n = tokio::time::timeout(
+        tianshan::app::HEADER_TIMEOUT + std::time::Duration::from_secs(5),
+        s.read(&mut buf),
+    )
+    .await
+    .expect("the server closes a slow connection")
+    .unwrap_or(0);
+    let waited = start.elapsed();
+    assert!(waited >= std::time::Duration::from_secs(5), "{waited:?}");
+    // Closed, or answered 408, never a 200 for the half request.
+    assert!(n == 0 || String::from_utf8_lossy(&buf[..n]).contains("408"));
+    // Others are served meanwhile.
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        200
+    );
+}
+
+/// SIGTERM (here: the stop future) lets a request in flight finish, then the server stops and
+/// SQLite's WAL is checkpointed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_requests_in_flight_and_checkpoints() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = tianshan_platform::clock::Clock::system();
+    let db = tianshan::app::open_db(None, dir.path(), &clock)
+        .await
+        .unwrap();
+    let st = tianshan::app::platform(db.clone(), clock.clone(), false).unwrap();
+    tianshan::app::load_demo(&st).await.unwrap();
+    let token = tianshan_platform::users::create_api_token(
+        &db,
+        &clock,
+        tianshan_platform::users::By::Cli,
+        "nurse",
+        "t",
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tianshan::app::serve_until(st, listener, async move {
+        let _ = stop_rx.await;
+    }));
+    let body = new_patient("买").to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!(
+            "POST /api/v1/patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop_tx.send(()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    // New connections are no longer taken...
+    assert!(reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .is_err());
+    // ...but the request in flight finishes.
+    s.write_all(rest.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        s.read_to_end(&mut answer),
+    )
+    .await
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    tokio::time::timeout(std::time::Duration::from_secs(12), server)
+        .await
+        .expect("the server stops within the grace period")
+        .unwrap()
+        .unwrap();
+    // The WAL was checkpointed into the database file and truncated.
+    for e in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.ends_with("-wal") {
+            assert_eq!(e.metadata().unwrap().len(), 0, "{name} not checkpointed");
+        }
+    }
+}
