@@ -385,38 +385,6 @@ async fn stream_audit_csv(st: Platform, who: Principal, f: Filter) -> Result<Res
         .into_response())
 }
 
-/// Filters of the audit API; every one optional, combined with AND.
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct AuditApiQuery {
-    username: Option<String>,
-    /// An action code such as `patient.read` or `login.failed`.
-    action: Option<String>,
-    patient_id: Option<String>,
-    entity_type: Option<String>,
-    /// Inclusive lower bound, `YYYY-MM-DD` or a full timestamp.
-    from: Option<String>,
-    /// Inclusive upper bound date.
-    to: Option<String>,
-    /// Entries older than this id: pass the previous page's `next_before`.
-    before: Option<i64>,
-    /// Entries per page, 1–1000 (default 100).
-    limit: Option<i64>,
-}
-
-/// One page of audit entries, newest first.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-struct AuditPageBody {
-    #[schema(value_type = Vec<Object>)]
-    entries: Vec<audit::Entry>,
-    /// Pass as `before` to read the next (older) page; absent on the last page.
-    next_before: Option<i64>,
-}
-
-/// Read the audit log (administrators and auditors); paged newest first.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditApiQuery),
-    responses((status = 200, body = AuditPageBody), (status = 400, body = crate::api::ApiError),
-        (status = 403, body = crate::api::ApiError)),
 /// Query of `GET /api/v1/audit` and `GET /api/v1/audit.csv`.
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -469,18 +437,6 @@ pub struct AuditPageOut {
 async fn audit_api(
     State(st): State<Platform>,
     who: Principal,
-    Query(q): Query<AuditApiQuery>,
-) -> Result<Json<AuditPageBody>, AppError> {
-    who.require(perms::AUDIT_READ)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let f = Filter {
-        username: q.username,
-        action: q.action,
-        patient_id: q.patient_id,
-        entity_type: q.entity_type,
-        from: q.from,
-        to: q.to,
-        before: q.before.map(|b| b.to_string()),
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<AuditPageOut>, AppError> {
     who.require(perms::AUDIT_READ)?;
@@ -496,10 +452,6 @@ async fn audit_api(
     let next_before = (entries.len() as i64 == limit)
         .then(|| entries.last().map(|e| e.id))
         .flatten();
-    Ok(Json(AuditPageBody {
-        entries,
-        next_before,
-    }))
     Ok(Json(AuditPageOut {
         entries,
         next_before,
@@ -541,7 +493,6 @@ pub fn module() -> crate::Module {
             NavItem::new("nav.audit", "/admin/audit", Some(perms::AUDIT_READ)),
         ],
         pages: routes(),
-        api: crate::fhir_rest::routes().routes(utoipa_axum::routes!(audit_api)),
         api: crate::fhir_rest::routes()
             .merge(crate::admin::api())
             .merge(audit_api_routes()),

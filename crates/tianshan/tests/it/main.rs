@@ -16,6 +16,7 @@ mod registry_api;
 mod registry_fhir;
 mod registry_requests;
 mod registry_web;
+mod security;
 mod trauma;
 mod vaccination;
-mod security;
+
