@@ -14,7 +14,6 @@ use tianshan_platform::db::Db;
 use tianshan_platform::events::Events;
 use tianshan_platform::i18n::I18n;
 use tianshan_platform::migrate::{self, Migration};
-use tianshan_platform::ratelimit::LoginLimiter;
 use tianshan_platform::state::Config;
 use tianshan_platform::{pages, Module, Platform};
 use tianshan_registry::facade;
@@ -48,7 +47,6 @@ async fn platform(dir: &std::path::Path) -> Platform {
         events: Events::start(&db),
         i18n: I18n::load(&cats).unwrap(),
         clock,
-        limiter: Arc::new(LoginLimiter::default()),
         auth: Arc::new(AuthCache::default()),
         config: Arc::new(Config {
             secure_cookies: false,

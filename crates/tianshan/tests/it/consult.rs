@@ -520,7 +520,7 @@ both!(referral_up_and_back_down);
 async fn pages_and_export(app: &TestApp) {
     let b = app.browser("nurse").await;
     assert_eq!(b.get("/consult").await.status(), 200);
-    let form = b.get(&format!("/consult/new?q=zs")).await;
+    let form = b.get("/consult/new?q=zs").await;
     assert_eq!(form.status(), 200);
     assert!(form.text().await.unwrap().contains(NURSE_PATIENT));
     let fields = [

@@ -19,4 +19,3 @@ mod registry_web;
 mod security;
 mod trauma;
 mod vaccination;
-
