@@ -53,6 +53,7 @@ pub fn describe(doc: &mut OpenApi) {
             }
         }
     }
+    unique_operation_ids(doc);
     tianshan_platform::api::BearerAuth.modify(doc);
     let mut tags: Vec<String> = doc
         .paths
@@ -113,4 +114,47 @@ fn document(text: &str, tag: &str, headers: &HeaderMap) -> Response {
 pub fn document_json() -> String {
     let (_, doc) = crate::app::api(crate::app::modules());
     doc.to_pretty_json().unwrap_or_default()
+}
+
+/// utoipa names an operation after its handler function, and two modules may both have a
+/// `board`: an operation id used more than once gets the path's first segment after `/api/v1/`
+/// or `/fhir/r4/` in front (`vaccination_board`, `missions_board`), so clients generated from
+/// the document have one name per operation.
+fn unique_operation_ids(doc: &mut OpenApi) {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for item in doc.paths.paths.values() {
+        for op in [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = &op.operation_id {
+                *seen.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let segment = path
+            .trim_start_matches("/api/v1/")
+            .trim_start_matches("/fhir/r4/")
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(id) = &op.operation_id {
+                if seen.get(id).copied().unwrap_or(0) > 1 && !segment.is_empty() {
+                    op.operation_id = Some(format!("{segment}_{id}"));
+                }
+            }
+        }
+    }
 }

@@ -46,10 +46,16 @@ async fn capability_statement(app: &TestApp) {
         .iter()
         .map(|r| r["type"].as_str().unwrap())
         .collect();
+    // The registry's four first, then every type the other modules declare, each once.
+    let declared: Vec<&str> = tianshan::app::modules()
+        .iter()
+        .flat_map(|m| m.fhir.iter().map(|t| t.resource_type()))
+        .collect();
     assert_eq!(
-        types,
+        types[..4],
         ["Patient", "Practitioner", "Organization", "Location"]
     );
+    assert_eq!(types, declared);
 }
 both!(capability_statement);
 
