@@ -604,3 +604,91 @@ async fn shutdown_finishes_requests_in_flight_and_checkpoints() {
         }
     }
 }
+
+async fn fields_have_maxima_and_extensions_are_checked(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let mut p = new_patient("买");
+    p["address"] = json!("喀".repeat(250_000));
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&p)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["fields"][0]["field"], "address");
+    assert!(body["error"]["fields"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("300"));
+    let mut p = new_patient("买");
+    p["guardians"] = json!((0..10_000)
+        .map(|i| json!({"name": format!("监护人{i}"), "relationship": "父亲"}))
+        .collect::<Vec<_>>());
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&p)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["fields"][0]["field"], "guardians");
+    // Ten guardians are fine.
+    let mut p = new_patient("买");
+    p["guardians"] = json!((0..10)
+        .map(|i| json!({"name": format!("监护人{i}"), "relationship": "父亲"}))
+        .collect::<Vec<_>>());
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&p)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+
+    // FHIR: an extension of the wrong shape is refused, not stored and echoed.
+    let patient = |ext: Value| {
+        json!({"resourceType": "Patient", "name": [{"family": "阿", "given": ["依古丽"]}],
+            "gender": "female", "birthDate": "2019-06-12",
+            "managingOrganization": {"reference": "Organization/653121100201"},
+            "extension": ext})
+    };
+    for bad in [
+        json!([{"url": 5}]),
+        json!([{"url": "http://x.org/a"}]),
+        json!([{"url": "http://x.org/a", "valueString": "a", "valueCode": "b"}]),
+        json!(["text"]),
+        json!([{"url": "http://x.org/a", "valueString": "a", "junk": 1}]),
+        json!([{"url": "http://x.org/a", "extension": [{"url": 7}]}]),
+    ] {
+        let r = nurse
+            .post(app.url("/fhir/r4/Patient"))
+            .header("content-type", "application/fhir+json")
+            .body(patient(bad.clone()).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(r.status().as_u16(), 400 | 422),
+            "{bad}: {}",
+            r.status()
+        );
+        let oo: Value = r.json().await.unwrap();
+        assert_eq!(oo["resourceType"], "OperationOutcome");
+    }
+    let good =
+        json!([{"url": "http://example.org/fhir/StructureDefinition/note", "valueString": "ok"}]);
+    let r = nurse
+        .post(app.url("/fhir/r4/Patient"))
+        .header("content-type", "application/fhir+json")
+        .body(patient(good).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let created: Value = r.json().await.unwrap();
+    assert!(created["extension"].to_string().contains("note"));
+}
+both!(fields_have_maxima_and_extensions_are_checked);
