@@ -959,3 +959,157 @@ async fn malformed_requests_never_crash_the_server(app: &TestApp) {
     assert_eq!(r.status(), 200);
 }
 both!(malformed_requests_never_crash_the_server);
+
+mod durability {
+    //! kill -9 during a write load on the real binary (SQLite): every create the server
+    //! acknowledged is there after a restart, each with its audit entry.
+    use std::path::Path;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use serde_json::{json, Value};
+
+    struct Server(Child);
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn bin() -> &'static str {
+        env!("CARGO_BIN_EXE_tianshan")
+    }
+
+    fn cli(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new(bin())
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir)
+            .env("TIANSHAN_LOG", "warn")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tianshan {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    async fn start(dir: &Path, port: u16) -> Server {
+        let child = Command::new(bin())
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir)
+            .env("TIANSHAN_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server(child);
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        server
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn acknowledged_creates_survive_kill_9_with_their_audit_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        cli(dir.path(), &["demo"]);
+        let nurse = cli(dir.path(), &["token", "create", "--user", "nurse"]);
+        let admin = cli(dir.path(), &["token", "create", "--user", "admin"]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut server = start(dir.path(), port).await;
+        let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+        let mut workers = Vec::new();
+        for w in 0..8 {
+            let (base, nurse, acked) = (base.clone(), nurse.clone(), acked.clone());
+            workers.push(tokio::spawn(async move {
+                let c = reqwest::Client::new();
+                for i in 0.. {
+                    let body = json!({"family_name": "热", "given_name": format!("依拉{w}-{i}"),
+                        "sex": "female", "birth_date": "2025-06-01", "org_code": "653121100202"});
+                    let r = c
+                        .post(format!("{base}/api/v1/patients?confirm_not_duplicate=true"))
+                        .bearer_auth(&nurse)
+                        .json(&body)
+                        .send()
+                        .await;
+                    let Ok(r) = r else { break };
+                    if r.status() != 201 {
+                        break;
+                    }
+                    let Ok(v) = r.json::<Value>().await else {
+                        break;
+                    };
+                    if let Some(id) = v["patient"]["id"].as_str() {
+                        acked.lock().unwrap().push(id.to_string());
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        // kill -9, mid-load.
+        server.0.kill().unwrap();
+        let _ = server.0.wait();
+        for w in workers {
+            let _ = w.await;
+        }
+        let acked = acked.lock().unwrap().clone();
+        assert!(acked.len() >= 20, "the load ran: {} creates", acked.len());
+        drop(server);
+        let _server = start(dir.path(), port).await;
+        let c = reqwest::Client::new();
+        let mut missing = Vec::new();
+        for id in &acked {
+            let r = c
+                .get(format!("{base}/api/v1/patients/{id}"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap();
+            if r.status() != 200 {
+                missing.push(format!("{id}: {}", r.status()));
+                continue;
+            }
+            let a: Value = c
+                .get(format!("{base}/api/v1/audit?patient_id={id}&action=create"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if a["entries"].as_array().map_or(0, Vec::len) != 1 {
+                missing.push(format!("{id}: no create audit entry"));
+            }
+        }
+        eprintln!(
+            "kill -9 durability: {} acknowledged creates, {} missing or unaudited",
+            acked.len(),
+            missing.len()
+        );
+        assert!(missing.is_empty(), "{missing:?}");
+    }
+}
