@@ -1113,3 +1113,38 @@ mod durability {
         assert!(missing.is_empty(), "{missing:?}");
     }
 }
+
+async fn oversized_bodies_are_refused_with_413(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let mut p = new_patient("买");
+    p["address"] = json!("x".repeat(5 * 1024 * 1024));
+    for (path, ct) in [
+        ("/api/v1/patients", "application/json"),
+        ("/api/v1/patients/demo-0001", "application/json"),
+        ("/fhir/r4/$immds-forecast", "application/fhir+json"),
+    ] {
+        let req = if path.ends_with("0001") {
+            nurse.put(app.url(path))
+        } else {
+            nurse.post(app.url(path))
+        };
+        let r = req
+            .header("content-type", ct)
+            .body(p.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413, "{path}");
+    }
+    let b = app.browser("nurse").await;
+    let big = "x".repeat(5 * 1024 * 1024);
+    let r = b
+        .post_form("/patients/new", &[("family_name", big.as_str())])
+        .await;
+    assert!(matches!(r.status().as_u16(), 400 | 413), "{}", r.status());
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        200
+    );
+}
+both!(oversized_bodies_are_refused_with_413);
