@@ -95,6 +95,94 @@ pub fn invalid(expr: &str, detail: &str) -> AppError {
     )])
 }
 
+/// Most extensions one element may carry, how deep they may nest, and the longest `url`.
+pub const MAX_EXTENSIONS: usize = 50;
+pub const MAX_EXTENSION_DEPTH: usize = 5;
+pub const MAX_EXTENSION_URL: usize = 1024;
+/// Largest serialised size of all extensions of one resource.
+pub const MAX_EXTENSION_BYTES: usize = 32 * 1024;
+
+/// Check the shape of an `extension` array (FHIR R4 Extension): each an object with a string
+/// `url`, and either one `value[x]` or nested `extension`s, nothing else but `id`. Refused
+/// extensions are never stored or echoed.
+pub fn check_extensions(list: &[Value], path: &str) -> Result<(), AppError> {
+    let size = serde_json::to_string(list).map(|s| s.len()).unwrap_or(0);
+    if size > MAX_EXTENSION_BYTES {
+        return Err(invalid(
+            path,
+            &format!("{path}: extensions may take at most {MAX_EXTENSION_BYTES} bytes"),
+        ));
+    }
+    check_extensions_at(list, path, 0)
+}
+
+fn check_extensions_at(list: &[Value], path: &str, depth: usize) -> Result<(), AppError> {
+    if depth >= MAX_EXTENSION_DEPTH {
+        return Err(invalid(path, &format!("{path}: extensions nest too deep")));
+    }
+    if list.len() > MAX_EXTENSIONS {
+        return Err(invalid(
+            path,
+            &format!("{path}: at most {MAX_EXTENSIONS} extensions"),
+        ));
+    }
+    for (i, e) in list.iter().enumerate() {
+        let here = format!("{path}[{i}]");
+        let Some(o) = e.as_object() else {
+            return Err(invalid(&here, &format!("{here} must be an object")));
+        };
+        match o.get("url") {
+            Some(Value::String(u))
+                if !u.is_empty()
+                    && u.len() <= MAX_EXTENSION_URL
+                    && !u.contains(char::is_whitespace) => {}
+            _ => {
+                return Err(invalid(
+                    &format!("{here}.url"),
+                    &format!("{here}.url must be a URI (a non-empty string without spaces)"),
+                ))
+            }
+        }
+        let values: Vec<&String> = o.keys().filter(|k| k.starts_with("value")).collect();
+        let nested = match o.get("extension") {
+            None => None,
+            Some(Value::Array(a)) => Some(a),
+            Some(_) => {
+                return Err(invalid(
+                    &format!("{here}.extension"),
+                    &format!("{here}.extension must be an array"),
+                ))
+            }
+        };
+        if let Some(k) = o
+            .keys()
+            .find(|k| !(k.starts_with("value") || matches!(k.as_str(), "url" | "id" | "extension")))
+        {
+            return Err(invalid(
+                &format!("{here}.{k}"),
+                &format!("{here}: unknown element {k}"),
+            ));
+        }
+        match (values.len(), nested) {
+            (1, None) => {
+                if o.get(values[0].as_str()).is_some_and(Value::is_null) {
+                    return Err(invalid(&here, &format!("{here}: {} is null", values[0])));
+                }
+            }
+            (0, Some(a)) if !a.is_empty() => {
+                check_extensions_at(a, &format!("{here}.extension"), depth + 1)?
+            }
+            _ => {
+                return Err(invalid(
+                    &here,
+                    &format!("{here} needs exactly one value[x], or nested extensions"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An optional string element; a present element of the wrong JSON type is an error.
 pub fn opt_str<'a>(
     obj: &'a Map<String, Value>,

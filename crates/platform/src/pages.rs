@@ -131,7 +131,12 @@ async fn login(
 ) -> Result<Response, AppError> {
     let (ip, ua) = (parts.ip, parts.ua);
     let username = f.username.trim().to_string();
-    if let Err(AppError::RateLimitedUntil(m)) = crate::ratelimit::check(&st, &username, &ip).await {
+    let held = match crate::ratelimit::check(&st, &username, &ip).await {
+        Ok(()) => None,
+        Err(AppError::RateLimitedUntil(m)) => Some(m),
+        Err(e) => return Err(e),
+    };
+    if let Some(m) = held {
         let error = Some(ctx.t.msg(&m));
         let page = LoginPage {
             shell: Shell::new(ctx, &st, None),

@@ -544,6 +544,8 @@ fn plain_rejection(status: StatusCode) -> ErrorReport {
 /// Largest body the request guard reads to look for NUL characters (FHIR Bundles are the
 /// largest bodies the server takes; multipart uploads are streamed past the guard).
 pub const GUARD_BODY_LIMIT: usize = crate::fhir_rest::MAX_BUNDLE_BYTES;
+/// The same for every path outside `/fhir/`.
+pub const GUARD_OTHER_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Does a JSON text carry a U+0000 character (a raw NUL byte or a `\u0000` escape)?
 pub fn json_has_nul(b: &[u8]) -> bool {
@@ -601,8 +603,15 @@ pub async fn refuse_nul(req: Request, next: Next) -> Response {
     let Some(check) = check else {
         return next.run(req).await;
     };
+    // FHIR takes Bundles; everything else is held to the extractors' 2 MB (with room for a
+    // handler that allows a little more).
+    let limit = if req.uri().path().starts_with("/fhir/") {
+        GUARD_BODY_LIMIT
+    } else {
+        GUARD_OTHER_LIMIT
+    };
     let (parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, GUARD_BODY_LIMIT).await {
+    let bytes = match to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
     };

@@ -122,6 +122,34 @@ fn valid_phone(p: &str) -> bool {
         && (5..=20).contains(&digits)
 }
 
+/// The longest value each patient field may hold (characters), and the most guardians one
+/// patient may have: the one place these maxima are written (SECURITY.md and the API
+/// documentation quote them).
+pub mod limits {
+    pub const NAME: usize = 100;
+    pub const ADDRESS: usize = 300;
+    pub const PHONE: usize = 30;
+    pub const ORG_CODE: usize = 40;
+    pub const ID_NUMBER: usize = 30;
+    pub const ETHNICITY: usize = 10;
+    pub const GUARDIANS: usize = 10;
+    pub const GUARDIAN_NAME: usize = 100;
+    pub const GUARDIAN_RELATIONSHIP: usize = 40;
+    pub const GUARDIAN_RECORD: usize = 64;
+}
+
+fn too_long(errs: &mut Vec<FieldError>, field: String, value: &str, max: usize) -> bool {
+    if value.chars().count() > max {
+        errs.push(FieldError::new(
+            field,
+            Msg::new("patient.err.too_long_max").arg("max", max.to_string()),
+        ));
+        true
+    } else {
+        false
+    }
+}
+
 impl PatientInput {
     /// Check every field and return all problems at once, each tied to its field.
     pub fn validate(&self, today: Date) -> Result<PatientDraft, Vec<FieldError>> {
@@ -149,9 +177,56 @@ impl PatientInput {
             ("name_ug", &name_ug),
             ("name_latin", &name_latin),
         ] {
-            if v.chars().count() > 100 {
+            if v.chars().count() > limits::NAME {
                 err(&mut errs, f, "patient.err.too_long");
             }
+        }
+        let before = errs.len();
+        for (f, v, max) in [
+            ("address", &self.address, limits::ADDRESS),
+            ("phone", &self.phone, limits::PHONE),
+            ("org_code", &self.org_code, limits::ORG_CODE),
+            ("id_number", &self.id_number, limits::ID_NUMBER),
+            ("ethnicity", &self.ethnicity, limits::ETHNICITY),
+            ("sex", &self.sex, limits::ETHNICITY),
+            ("birth_date", &self.birth_date, limits::ETHNICITY * 3),
+        ] {
+            if too_long(&mut errs, f.to_string(), v.trim(), max) {
+                // One message per field is enough; the other checks would only repeat it.
+                return Err(errs);
+            }
+        }
+        if self.guardians.len() > limits::GUARDIANS {
+            errs.push(FieldError::new(
+                "guardians",
+                Msg::new("patient.err.guardians_many").arg("max", limits::GUARDIANS.to_string()),
+            ));
+            return Err(errs);
+        }
+        for (i, g) in self.guardians.iter().enumerate() {
+            let fields = [
+                ("name", &g.name, limits::GUARDIAN_NAME),
+                (
+                    "relationship",
+                    &g.relationship,
+                    limits::GUARDIAN_RELATIONSHIP,
+                ),
+                ("phone", &g.phone, limits::PHONE),
+            ];
+            for (f, v, max) in fields {
+                too_long(&mut errs, format!("guardians[{i}].{f}"), v.trim(), max);
+            }
+            if let Some(p) = &g.patient_id {
+                too_long(
+                    &mut errs,
+                    format!("guardians[{i}].patient_id"),
+                    p.trim(),
+                    limits::GUARDIAN_RECORD,
+                );
+            }
+        }
+        if errs.len() > before {
+            return Err(errs);
         }
         let sex = Sex::parse(&self.sex);
         if sex.is_none() {

@@ -3,6 +3,8 @@
 //! statement for them; scopes and audit are those of the pages, because every operation goes
 //! through the registry's service.
 pub mod directory;
+#[cfg(test)]
+mod fuzz;
 pub mod patient;
 
 use std::sync::Arc;

@@ -270,7 +270,9 @@ pub fn from_fhir(v: &Value, default_org: Option<&str>) -> Result<(PatientInput, 
         extra.insert("contact".into(), c.clone());
     }
     let mut rest_ext = Vec::new();
-    for e in opt_array(obj, "extension", "Patient")? {
+    let exts = opt_array(obj, "extension", "Patient")?;
+    tianshan_platform::fhir::check_extensions(exts, "Patient.extension")?;
+    for e in exts {
         if e.get("url").and_then(Value::as_str) == Some(ETHNICITY_URL) {
             input.ethnicity = e
                 .pointer("/valueCoding/code")

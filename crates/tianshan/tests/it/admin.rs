@@ -608,5 +608,12 @@ mod browser {
             "enabled again",
         )
         .await;
+        c.goto(&format!("{base}/admin/roles")).await.unwrap();
+        wait_for(&c, "form[action='/admin/roles']", "the roles page").await;
+        fits(&c, "the roles page").await;
+        shot(&c, "admin-roles-ug-390.png").await;
+        c.goto(&format!("{base}/admin/roles/nurse")).await.unwrap();
+        wait_for(&c, "form[action='/admin/roles/nurse']", "the nurse role").await;
+        fits(&c, "the role page").await;
     }
 }

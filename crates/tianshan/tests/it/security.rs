@@ -604,3 +604,561 @@ async fn shutdown_finishes_requests_in_flight_and_checkpoints() {
         }
     }
 }
+
+async fn fields_have_maxima_and_extensions_are_checked(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let mut p = new_patient("买");
+    p["address"] = json!("喀".repeat(250_000));
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&p)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["fields"][0]["field"], "address");
+    assert!(body["error"]["fields"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("300"));
+    let mut p = new_patient("买");
+    p["guardians"] = json!((0..10_000)
+        .map(|i| json!({"name": format!("监护人{i}"), "relationship": "父亲"}))
+        .collect::<Vec<_>>());
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&p)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["fields"][0]["field"], "guardians");
+    // Ten guardians are fine.
+    let mut p = new_patient("买");
+    p["guardians"] = json!((0..10)
+        .map(|i| json!({"name": format!("监护人{i}"), "relationship": "父亲"}))
+        .collect::<Vec<_>>());
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&p)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+
+    // FHIR: an extension of the wrong shape is refused, not stored and echoed.
+    let patient = |ext: Value| {
+        json!({"resourceType": "Patient", "name": [{"family": "阿", "given": ["依古丽"]}],
+            "gender": "female", "birthDate": "2019-06-12",
+            "managingOrganization": {"reference": "Organization/653121100201"},
+            "extension": ext})
+    };
+    for bad in [
+        json!([{"url": 5}]),
+        json!([{"url": "http://x.org/a"}]),
+        json!([{"url": "http://x.org/a", "valueString": "a", "valueCode": "b"}]),
+        json!(["text"]),
+        json!([{"url": "http://x.org/a", "valueString": "a", "junk": 1}]),
+        json!([{"url": "http://x.org/a", "extension": [{"url": 7}]}]),
+    ] {
+        let r = nurse
+            .post(app.url("/fhir/r4/Patient"))
+            .header("content-type", "application/fhir+json")
+            .body(patient(bad.clone()).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(r.status().as_u16(), 400 | 422),
+            "{bad}: {}",
+            r.status()
+        );
+        let oo: Value = r.json().await.unwrap();
+        assert_eq!(oo["resourceType"], "OperationOutcome");
+    }
+    let good =
+        json!([{"url": "http://example.org/fhir/StructureDefinition/note", "valueString": "ok"}]);
+    let r = nurse
+        .post(app.url("/fhir/r4/Patient"))
+        .header("content-type", "application/fhir+json")
+        .body(patient(good).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let created: Value = r.json().await.unwrap();
+    assert!(created["extension"].to_string().contains("note"));
+}
+both!(fields_have_maxima_and_extensions_are_checked);
+
+/// Figures of a malformed-request run: (tried, 2xx/3xx, 4xx, 5xx).
+type Tally = (usize, usize, usize, usize);
+
+/// A few hundred generated bad requests against the API, FHIR and the forms: none may answer
+/// 5xx, and the server stays healthy.
+async fn malformed_requests_never_crash_the_server(app: &TestApp) {
+    let token = app.token("nurse").await;
+    let admin_token = app.token("admin").await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let huge = "喀".repeat(400_000);
+    let bodies: Vec<(String, Vec<u8>)> = {
+        let mut v: Vec<(String, Vec<u8>)> = vec![
+            ("empty".into(), b"".to_vec()),
+            ("truncated".into(), b"{\"family_name\": \"".to_vec()),
+            ("brace".into(), b"{".to_vec()),
+            ("array".into(), b"[]".to_vec()),
+            ("null".into(), b"null".to_vec()),
+            ("string".into(), b"\"x\"".to_vec()),
+            ("number".into(), b"12345678901234567890123456789".to_vec()),
+            ("nested".into(), "[".repeat(100_000).into_bytes()),
+            ("bad utf8".into(), b"{\"family_name\": \"\xff\xfe\"}".to_vec()),
+            ("nul".into(), b"{\"family_name\": \"a\\u0000\"}".to_vec()),
+            ("lone surrogate".into(), b"{\"family_name\": \"\\ud800\"}".to_vec()),
+            ("huge".into(), json!({"family_name": huge, "sex": "male", "org_code": "653121100202"}).to_string().into_bytes()),
+            ("fhir wrong type".into(), json!({"resourceType": "Observation"}).to_string().into_bytes()),
+            ("fhir bad bundle".into(), json!({"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": 5}, {}, {"request": {"method": "DELETE", "url": "../../x"}}]}).to_string().into_bytes()),
+            ("fhir bad name".into(), json!({"resourceType": "Patient", "name": "张三", "gender": 5, "birthDate": "yesterday", "extension": [{"url": 5}]}).to_string().into_bytes()),
+            ("fhir bad refs".into(), json!({"resourceType": "Patient", "name": [{"family": "张"}], "managingOrganization": {"reference": "Organization/../../etc"}, "contact": "x"}).to_string().into_bytes()),
+        ];
+        // Every field of the patient body with the wrong JSON type.
+        for field in [
+            "family_name",
+            "given_name",
+            "sex",
+            "birth_date",
+            "id_number",
+            "phone",
+            "org_code",
+            "address",
+            "ethnicity",
+            "guardians",
+            "name_ug",
+        ] {
+            for bad in [
+                json!(5),
+                json!(true),
+                json!([1, 2]),
+                json!({"a": 1}),
+                json!(null),
+                json!(-1.5e308),
+            ] {
+                let mut p = json!({"family_name": "买", "given_name": "合木提", "sex": "male", "birth_date": "2001-05-04", "org_code": "653121100202"});
+                p[field] = bad.clone();
+                v.push((format!("{field}={bad}"), p.to_string().into_bytes()));
+            }
+        }
+        for (field, bad) in [
+            ("birth_date", "2020-13-45"),
+            ("birth_date", "0000-00-00"),
+            ("id_number", "ABCDEFGHIJKLMNOPQR"),
+            ("id_number", "11010519491231002Ⅹ"),
+            ("sex", "🙂"),
+            ("org_code", "../../.."),
+            ("org_code", "653121100202' OR '1'='1"),
+            ("phone", "+86 ١٢٣٤٥٦٧٨٩٠"),
+        ] {
+            let mut p = json!({"family_name": "买", "given_name": "合木提", "sex": "male", "birth_date": "2001-05-04", "org_code": "653121100202"});
+            p[field] = json!(bad);
+            v.push((format!("{field}={bad}"), p.to_string().into_bytes()));
+        }
+        v
+    };
+    let content_types = [
+        "application/json",
+        "text/plain",
+        "application/xml",
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+    ];
+    let mut reqs: Vec<(String, reqwest::RequestBuilder)> = Vec::new();
+    for (what, body) in &bodies {
+        for (target, method) in [
+            ("/api/v1/patients", reqwest::Method::POST),
+            ("/api/v1/patients/demo-0001", reqwest::Method::PUT),
+            ("/api/v1/patients/demo-0001/shares", reqwest::Method::POST),
+            ("/fhir/r4/Patient", reqwest::Method::POST),
+            ("/fhir/r4/Patient/demo-0001", reqwest::Method::PUT),
+            ("/fhir/r4", reqwest::Method::POST),
+            ("/api/v1/roles", reqwest::Method::POST),
+            ("/api/v1/users", reqwest::Method::POST),
+        ] {
+            let tok = if target.contains("roles") || target.contains("users") {
+                &admin_token
+            } else {
+                &token
+            };
+            let ct = if target.starts_with("/fhir") {
+                "application/fhir+json"
+            } else {
+                "application/json"
+            };
+            reqs.push((
+                format!("{method} {target} {what}"),
+                http.request(method.clone(), app.url(target))
+                    .bearer_auth(tok)
+                    .header("content-type", ct)
+                    .body(body.clone()),
+            ));
+        }
+    }
+    for ct in content_types {
+        for target in ["/api/v1/patients", "/fhir/r4/Patient", "/fhir/r4"] {
+            reqs.push((
+                format!("POST {target} as {ct}"),
+                http.post(app.url(target))
+                    .bearer_auth(&token)
+                    .header("content-type", ct)
+                    .body("family_name=%E4%B9%B0&x=%ZZ"),
+            ));
+        }
+    }
+    let long_id = "9".repeat(10_000);
+    for path in [
+        "/api/v1/patients/%FF%FE".to_string(),
+        "/api/v1/patients/..%2F..%2Fetc%2Fpasswd".to_string(),
+        format!("/api/v1/patients/{long_id}"),
+        "/api/v1/patients/%F0%9F%99%82".to_string(),
+        "/api/v1/patients?limit=abc".to_string(),
+        "/api/v1/patients?limit=-1&offset=-99999999999999999999".to_string(),
+        "/api/v1/patients?birth_date=2020-13-45".to_string(),
+        "/api/v1/patients?q=%ZZ".to_string(),
+        format!("/api/v1/patients?q={}", "张".repeat(5_000)),
+        "/api/v1/orgs?limit=1e99".to_string(),
+        "/api/v1/orgs/%00".to_string(),
+        "/api/v1/practitioners/'%20OR%201=1".to_string(),
+        "/api/v1/audit?before=-1&limit=0".to_string(),
+        "/fhir/r4/Patient?_count=-5".to_string(),
+        "/fhir/r4/Patient?_count=99999999999999999999".to_string(),
+        "/fhir/r4/Patient?birthdate=ge2020-99-99".to_string(),
+        "/fhir/r4/Patient?unknown=1".to_string(),
+        "/fhir/r4/Patient?name:exact=".to_string(),
+        "/fhir/r4/Patient?_summary=nonsense".to_string(),
+        format!("/fhir/r4/Patient/{long_id}"),
+        "/fhir/r4/Nonexistent/1".to_string(),
+        "/fhir/r4/Patient/demo-0001/_history/x".to_string(),
+        "/fhir/r4/$immds-forecast".to_string(),
+        "/patients?q=%FF".to_string(),
+        "/patients/%FF".to_string(),
+        "/admin/audit?before=abc".to_string(),
+        "/admin/users/%FF".to_string(),
+        "/admin/roles/%00".to_string(),
+    ] {
+        for m in [
+            reqwest::Method::GET,
+            reqwest::Method::DELETE,
+            reqwest::Method::PATCH,
+        ] {
+            reqs.push((
+                format!("{m} {path}"),
+                http.request(m.clone(), app.url(&path)).bearer_auth(&token),
+            ));
+        }
+    }
+    // Forms, signed in and not: missing fields, junk encodings, repeated fields, NUL, huge.
+    let b = app.browser("admin").await;
+    let csrf = b.csrf().await;
+    let anon = app.browser("").await;
+    let anon_csrf = anon.csrf().await;
+    let form_bodies = [
+        "".to_string(),
+        "username=".to_string(),
+        "%ZZ=%ZZ".to_string(),
+        "a=1&a=2&a=3".to_string(),
+        "family_name=%00".to_string(),
+        format!("family_name={}", "x".repeat(1_000_000)),
+        "role=administrator&role=nope&username=x%20y&password=1".to_string(),
+        "code=UPPER&permission=no.such".to_string(),
+        "next=//evil.example&username=a&password=b".to_string(),
+    ];
+    for body in &form_bodies {
+        for path in [
+            "/patients/new",
+            "/admin/users",
+            "/admin/roles",
+            "/admin/users/nurse/roles",
+            "/admin/roles/nurse",
+            "/settings/language",
+        ] {
+            reqs.push((
+                format!("form {path} {}", &body[..body.len().min(30)]),
+                b.client
+                    .post(app.url(path))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(format!("{body}&_csrf={csrf}")),
+            ));
+        }
+        reqs.push((
+            format!("form /login {}", &body[..body.len().min(30)]),
+            anon.client
+                .post(app.url("/login"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("{body}&_csrf={anon_csrf}")),
+        ));
+    }
+    let mut tally: Tally = (0, 0, 0, 0);
+    let mut crashed = Vec::new();
+    for (what, req) in reqs {
+        let r = req.send().await;
+        tally.0 += 1;
+        match r {
+            Ok(r) => {
+                let s = r.status().as_u16();
+                match s {
+                    200..=399 => tally.1 += 1,
+                    400..=499 => tally.2 += 1,
+                    _ => {
+                        tally.3 += 1;
+                        crashed.push(format!(
+                            "{what}: {s} {}",
+                            r.text()
+                                .await
+                                .unwrap_or_default()
+                                .chars()
+                                .take(200)
+                                .collect::<String>()
+                        ));
+                    }
+                }
+            }
+            Err(e) => {
+                tally.3 += 1;
+                crashed.push(format!("{what}: connection {e}"));
+            }
+        }
+    }
+    eprintln!(
+        "malformed requests on {:?}: tried {}, accepted {}, refused 4xx {}, 5xx or dropped {}",
+        app.backend, tally.0, tally.1, tally.2, tally.3
+    );
+    assert!(
+        crashed.is_empty(),
+        "{} answers were 5xx: {crashed:#?}",
+        crashed.len()
+    );
+    assert!(tally.0 >= 300);
+    let h: Value = reqwest::get(app.url("/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h["status"], "ok");
+    // And it still serves real work (the doctor: the forms above emptied the nurse role).
+    let r = app
+        .api("doctor")
+        .await
+        .get(app.url("/api/v1/patients/demo-0001"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+both!(malformed_requests_never_crash_the_server);
+
+mod durability {
+    //! kill -9 during a write load on the real binary (SQLite): every create the server
+    //! acknowledged is there after a restart, each with its audit entry.
+    use std::path::Path;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use serde_json::{json, Value};
+
+    struct Server(Child);
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn bin() -> &'static str {
+        env!("CARGO_BIN_EXE_tianshan")
+    }
+
+    fn cli(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new(bin())
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir)
+            .env("TIANSHAN_LOG", "warn")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tianshan {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    async fn start(dir: &Path, port: u16) -> Server {
+        let child = Command::new(bin())
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir)
+            .env("TIANSHAN_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server(child);
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        server
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn acknowledged_creates_survive_kill_9_with_their_audit_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        cli(dir.path(), &["demo"]);
+        let nurse = cli(dir.path(), &["token", "create", "--user", "nurse"]);
+        let admin = cli(dir.path(), &["token", "create", "--user", "admin"]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut server = start(dir.path(), port).await;
+        let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+        let mut workers = Vec::new();
+        for w in 0..8 {
+            let (base, nurse, acked) = (base.clone(), nurse.clone(), acked.clone());
+            workers.push(tokio::spawn(async move {
+                let c = reqwest::Client::new();
+                for i in 0.. {
+                    let body = json!({"family_name": "热", "given_name": format!("依拉{w}-{i}"),
+                        "sex": "female", "birth_date": "2025-06-01", "org_code": "653121100202"});
+                    let r = c
+                        .post(format!("{base}/api/v1/patients?confirm_not_duplicate=true"))
+                        .bearer_auth(&nurse)
+                        .json(&body)
+                        .send()
+                        .await;
+                    let Ok(r) = r else { break };
+                    if r.status() != 201 {
+                        break;
+                    }
+                    let Ok(v) = r.json::<Value>().await else {
+                        break;
+                    };
+                    if let Some(id) = v["patient"]["id"].as_str() {
+                        acked.lock().unwrap().push(id.to_string());
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        // kill -9, mid-load.
+        server.0.kill().unwrap();
+        let _ = server.0.wait();
+        for w in workers {
+            let _ = w.await;
+        }
+        let acked = acked.lock().unwrap().clone();
+        assert!(acked.len() >= 20, "the load ran: {} creates", acked.len());
+        drop(server);
+        let _server = start(dir.path(), port).await;
+        let c = reqwest::Client::new();
+        let mut missing = Vec::new();
+        for id in &acked {
+            let r = c
+                .get(format!("{base}/api/v1/patients/{id}"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap();
+            if r.status() != 200 {
+                missing.push(format!("{id}: {}", r.status()));
+                continue;
+            }
+            let a: Value = c
+                .get(format!("{base}/api/v1/audit?patient_id={id}&action=create"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if a["entries"].as_array().map_or(0, Vec::len) != 1 {
+                missing.push(format!("{id}: no create audit entry"));
+            }
+        }
+        eprintln!(
+            "kill -9 durability: {} acknowledged creates, {} missing or unaudited",
+            acked.len(),
+            missing.len()
+        );
+        assert!(missing.is_empty(), "{missing:?}");
+    }
+}
+
+async fn oversized_bodies_are_refused_with_413(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let mut p = new_patient("买");
+    p["address"] = json!("x".repeat(5 * 1024 * 1024));
+    let mut answered = 0;
+    for (path, ct) in [
+        ("/api/v1/patients", "application/json"),
+        ("/api/v1/patients/demo-0001", "application/json"),
+        ("/fhir/r4/$immds-forecast", "application/fhir+json"),
+    ] {
+        let req = if path.ends_with("0001") {
+            nurse.put(app.url(path))
+        } else {
+            nurse.post(app.url(path))
+        };
+        // A reset before the answer is read is a refusal too (the server stops reading).
+        if let Ok(r) = req
+            .header("content-type", ct)
+            .body(p.to_string())
+            .send()
+            .await
+        {
+            assert_eq!(r.status(), 413, "{path}");
+            answered += 1;
+        }
+    }
+    assert!(answered > 0, "at least one 413 was read");
+    let b = app.browser("nurse").await;
+    let csrf = b.csrf().await;
+    let big = format!("family_name={}&_csrf={csrf}", "x".repeat(5 * 1024 * 1024));
+    // The server may answer and close before the client has sent it all: then the client
+    // sees a reset, which is a refusal too.
+    if let Ok(r) = b
+        .client
+        .post(app.url("/patients/new"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big)
+        .send()
+        .await
+    {
+        assert!(matches!(r.status().as_u16(), 400 | 413), "{}", r.status());
+    }
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        200
+    );
+}
+both!(oversized_bodies_are_refused_with_413);
