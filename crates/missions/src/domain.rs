@@ -490,26 +490,47 @@ pub struct Fit {
     pub past_missions: usize,
 }
 
-fn bigrams(s: &str) -> Vec<(char, char)> {
+/// Adjacent character pairs of a text (letters and digits only, lower-cased), each pair as one
+/// number, sorted and without repeats: two topics are compared by one merge.
+fn bigrams(s: &str) -> Vec<u64> {
     let cs: Vec<char> = s
         .chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect();
-    cs.windows(2).map(|w| (w[0], w[1])).collect()
+    let mut v: Vec<u64> = cs
+        .windows(2)
+        .map(|w| (u64::from(w[0] as u32) << 32) | u64::from(w[1] as u32))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
-fn share_in(a: &[(char, char)], b: &[(char, char)]) -> f64 {
+/// Share of `a`'s pairs found in `b` (both sorted).
+fn share_in(a: &[u64], b: &[u64]) -> f64 {
     if a.is_empty() {
         return 0.0;
     }
-    a.iter().filter(|x| b.contains(x)).count() as f64 / a.len() as f64
+    let (mut i, mut j, mut hits) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                hits += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    hits as f64 / a.len() as f64
 }
 
 /// A topic read once for ranking: its character pairs, whole and term by term.
 pub struct Topic {
-    whole: Vec<(char, char)>,
-    terms: Vec<Vec<(char, char)>>,
+    whole: Vec<u64>,
+    terms: Vec<Vec<u64>>,
 }
 
 impl Topic {

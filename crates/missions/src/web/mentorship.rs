@@ -5,9 +5,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use tianshan_platform::auth::Principal;
 use tianshan_platform::web::{render, PageCtx, Shell};
-use tianshan_platform::{AppError, Platform};
+use tianshan_platform::{AppError, FieldError, Platform};
 
-use super::{form_errors, org_names, unprocessable};
+use std::collections::HashMap;
+
+use super::{error_map, form_errors, org_names, own_orgs, unprocessable, Choice};
+use crate::domain::MentorshipInput;
+use crate::service::perms;
 
 use crate::domain::SignOffInput;
 use crate::service::talent;
@@ -106,6 +110,117 @@ pub(super) async fn sign(
             Ok(unprocessable(
                 mentorship_view(&st, ctx, &who, &id, msg).await?,
             ))
+        }
+    }
+}
+
+/// The new-mentorship form as posted: competencies one per line.
+#[derive(serde::Deserialize, Default)]
+pub(super) struct MentorshipForm {
+    #[serde(default)]
+    mentor_username: String,
+    #[serde(default)]
+    mentor_code: String,
+    #[serde(default)]
+    trainee_name: String,
+    #[serde(default)]
+    trainee_post: String,
+    #[serde(default)]
+    trainee_ethnicity: String,
+    #[serde(default)]
+    trainee_code: String,
+    #[serde(default)]
+    goals: String,
+    #[serde(default)]
+    starts_on: String,
+    #[serde(default)]
+    ends_on: String,
+    #[serde(default)]
+    competencies: String,
+}
+
+impl MentorshipForm {
+    fn input(&self) -> MentorshipInput {
+        MentorshipInput {
+            mentor_username: self.mentor_username.clone(),
+            mentor_code: self.mentor_code.clone(),
+            trainee_name: self.trainee_name.clone(),
+            trainee_post: self.trainee_post.clone(),
+            trainee_ethnicity: self.trainee_ethnicity.clone(),
+            trainee_code: self.trainee_code.clone(),
+            goals: self.goals.clone(),
+            starts_on: self.starts_on.clone(),
+            ends_on: self.ends_on.clone(),
+            competencies: self.competencies.lines().map(str::to_string).collect(),
+            mission_id: None,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "missions_mentorship_form.html")]
+struct MentorshipFormPage {
+    shell: Shell,
+    f: MentorshipForm,
+    orgs: Vec<Choice>,
+    mentor_orgs: Vec<Choice>,
+    errors: HashMap<String, String>,
+}
+
+impl MentorshipFormPage {
+    fn err(&self, field: &str) -> String {
+        self.errors.get(field).cloned().unwrap_or_default()
+    }
+}
+
+async fn form_view(
+    st: &Platform,
+    ctx: PageCtx,
+    who: &Principal,
+    f: MentorshipForm,
+    errs: &[FieldError],
+) -> Result<Response, AppError> {
+    if !who.can(perms::MENTOR) && !who.can(perms::PLAN) {
+        return Err(AppError::Forbidden);
+    }
+    let orgs = own_orgs(st, who, &ctx.t).await?;
+    let mut mentor_orgs = super::requests::home_orgs(st, &ctx.t).await?;
+    mentor_orgs.extend(own_orgs(st, who, &ctx.t).await?);
+    let page = MentorshipFormPage {
+        orgs,
+        mentor_orgs,
+        errors: error_map(&ctx.t, errs),
+        shell: Shell::new(ctx, st, Some(who)),
+        f,
+    };
+    render(&page)
+}
+
+pub(super) async fn new_mentorship(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+) -> Result<Response, AppError> {
+    let f = MentorshipForm {
+        mentor_username: who.username.clone(),
+        ..Default::default()
+    };
+    form_view(&st, ctx, &who, f, &[]).await
+}
+
+pub(super) async fn create_mentorship(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Form(f): Form<MentorshipForm>,
+) -> Result<Response, AppError> {
+    match talent::create_mentorship(&st, &who, &f.input()).await {
+        Ok(v) => {
+            Ok(Redirect::to(&format!("/missions/mentorships/{}", v.mentorship.id)).into_response())
+        }
+        Err(e) => {
+            let errs = form_errors(e)?;
+            Ok(unprocessable(form_view(&st, ctx, &who, f, &errs).await?))
         }
     }
 }

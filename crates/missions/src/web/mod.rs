@@ -32,6 +32,10 @@ pub fn routes() -> Router<Platform> {
         .route("/missions/m/{id}/activities", post(post_activity))
         .route("/missions/m/{id}/report", get(report_page))
         .route("/missions/m/{id}/report.csv", get(report_csv))
+        .route(
+            "/missions/mentorships/new",
+            get(new_mentorship).post(create_mentorship),
+        )
         .route("/missions/mentorships/{id}", get(mentorship_page))
         .route("/missions/mentorships/{id}/sign/{milestone}", post(sign))
         .route(

@@ -101,7 +101,7 @@ impl RequestsPage {
 }
 
 /// Rear hospitals and their departments: where a home department is.
-async fn home_orgs(st: &Platform, t: &Catalog) -> Result<Vec<Choice>, AppError> {
+pub(super) async fn home_orgs(st: &Platform, t: &Catalog) -> Result<Vec<Choice>, AppError> {
     let mut codes = Vec::new();
     for h in facade::orgs_of_kind(st, &["rear_hospital"], 200).await? {
         codes.push(h.code.clone());

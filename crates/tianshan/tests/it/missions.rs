@@ -348,6 +348,31 @@ async fn mentorship_signed_off_by_the_mentor(app: &TestApp) {
         .await
         .unwrap();
     assert!(page.contains("1/2") && !page.contains("/sign/"));
+    // The form: the expert starts a mentorship of his own, competencies one per line.
+    let b = app.browser("expert").await;
+    let form = [
+        ("mentor_username", "expert"),
+        ("mentor_code", "RH-BJ-PUMCH-NEU"),
+        ("trainee_name", "迪丽娜尔"),
+        ("trainee_post", "主治医师"),
+        ("trainee_ethnicity", "维吾尔族"),
+        ("trainee_code", "RH-BJ-PUMCH-NEU"),
+        ("goals", "进修"),
+        ("starts_on", "2026-01-05"),
+        ("ends_on", "2026-06-30"),
+    ];
+    let r = b.post_form("/missions/mentorships/new", &form).await;
+    assert_eq!(r.status(), 422, "no competencies");
+    let mut with = form.to_vec();
+    with.push(("competencies", "脑电图判读\n肌电图判读\n"));
+    let r = b.post_form("/missions/mentorships/new", &with).await;
+    assert_eq!(r.status(), 303);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let html = b.get(&loc).await.text().await.unwrap();
+    assert!(
+        html.contains("肌电图判读") && html.contains("0/2"),
+        "{html}"
+    );
 }
 both!(mentorship_signed_off_by_the_mentor);
 
