@@ -349,6 +349,17 @@ both!(partner_abroad_sees_no_identity);
 /// A routine case (72 h) nobody accepts is escalated to the coordinator at half its target,
 /// exactly once, however often the sweep runs; a manual clock instead of sleeping.
 async fn escalation_once_with_manual_clock(app: &TestApp) {
+    // The demo's emergency, filed two hours before its load, is already escalated.
+    let (_, inbox) = get_json(
+        &app.api("coordinator").await,
+        app.url("/api/v1/consult/cases"),
+    )
+    .await;
+    assert!(inbox["coordinator"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["escalated_at"].is_string() && c["urgency"] == "emergency"));
     let mut b = cardiology("demo-0019");
     b["specialty"] = json!("全科");
     let (s, c) = file(app, "nurse", b).await;
@@ -577,6 +588,10 @@ async fn pages_and_export(app: &TestApp) {
     assert!(text.contains(loc.trim_start_matches("/consult/")));
     assert!(!text.contains("张三"), "no patient identity in the report");
     assert_eq!(b.get("/consult/export.csv").await.status(), 403);
+    let m = c.get("/consult/measures").await;
+    assert_eq!(m.status(), 200);
+    assert!(m.text().await.unwrap().contains("id=\"within\""));
+    assert_eq!(b.get("/consult/measures").await.status(), 403);
     assert_eq!(b.get("/consult/referrals").await.status(), 200);
 }
 both!(pages_and_export);
