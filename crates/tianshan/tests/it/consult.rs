@@ -681,6 +681,70 @@ async fn fhir_service_request_and_task(app: &TestApp) {
             .0,
         400
     );
+    // The thread as Communication, in order, and nothing of it for the partner.
+    let (s, b) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/Communication?based-on=ServiceRequest/{id}"
+        )),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let kinds: Vec<&str> = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["resource"]["category"][0]["coding"][0]["code"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(kinds, vec!["file", "accept"]);
+    let mid = b["entry"][1]["resource"]["id"].as_str().unwrap();
+    let (s, m) = get_json(&nurse, app.url(&format!("/fhir/r4/Communication/{mid}"))).await;
+    assert_eq!(s, 200);
+    assert_eq!(m["sender"]["display"], "陈立新");
+    assert_eq!(
+        get_json(&partner, app.url(&format!("/fhir/r4/Communication/{mid}")))
+            .await
+            .0,
+        404
+    );
+    let (_, b) = get_json(
+        &partner,
+        app.url(&format!(
+            "/fhir/r4/Communication?based-on=ServiceRequest/{id}"
+        )),
+    )
+    .await;
+    assert_eq!(b["total"], 0);
+    assert_eq!(
+        get_json(&nurse, app.url("/fhir/r4/Communication")).await.0,
+        400
+    );
+    // An attachment as DocumentReference.
+    let r = nurse
+        .post(app.url(&format!(
+            "/api/v1/consult/cases/{id}/attachments?name=report.pdf"
+        )))
+        .body(b"%PDF-1.4 report".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let (s, b) = get_json(
+        &app.api("expert").await,
+        app.url(&format!(
+            "/fhir/r4/DocumentReference?related=ServiceRequest/{id}"
+        )),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["entry"][0]["resource"]["content"][0]["attachment"]["contentType"],
+        "application/pdf"
+    );
     // The partner's de-identified case: no patient reference, no name.
     let (_, c) = file(
         app,
