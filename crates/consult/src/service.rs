@@ -523,6 +523,12 @@ pub struct StepInput {
     /// Route: the department, rear hospital or partner to send the case to.
     #[serde(default)]
     pub target_code: String,
+    /// Schedule: the live session's time in Beijing time, `YYYY-MM-DDTHH:MM`.
+    #[serde(default)]
+    pub session_at: String,
+    /// Schedule: the https link of the external meeting tool.
+    #[serde(default)]
+    pub link: String,
 }
 
 fn opt_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
@@ -577,6 +583,12 @@ pub async fn step(
         _ => input.text.trim().to_string(),
     };
     let rating = domain::rating(input.rating).map_err(AppError::Invalid)?;
+    let session = if step == Step::Schedule {
+        domain::session_text(&input.session_at, &input.link, &r.target_code)
+            .map_err(AppError::Invalid)?
+    } else {
+        String::new()
+    };
     let impression = if step == Step::Answer {
         domain::step_text("impression", &input.impression).map_err(AppError::Invalid)?
     } else {
@@ -714,13 +726,14 @@ pub async fn step(
                     store::set_numbers(tx, id, None, rating).await?;
                     n
                 }
-                Step::Message => 1,
+                Step::Message | Step::Schedule => 1,
             };
             if n == 0 {
                 return Err(AppError::Conflict(Msg::new("consult.err.moved")));
             }
             let body = match step {
                 Step::Answer => impression.clone(),
+                Step::Schedule => session.clone(),
                 Step::Route => new_target.as_ref().map(|t| t.1.clone()).unwrap_or_default(),
                 _ => text.clone(),
             };

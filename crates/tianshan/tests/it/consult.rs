@@ -322,6 +322,30 @@ async fn partner_abroad_sees_no_identity(app: &TestApp) {
         step(app, "partner", &id, json!({"step": "accept"})).await.0,
         200
     );
+    let (s, e) = step(
+        app,
+        "partner",
+        &id,
+        json!({"step": "schedule", "session_at": "soon", "link": "ftp://x"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    let (s, _) = step(
+        app,
+        "partner",
+        &id,
+        json!({"step": "schedule", "session_at": "2026-12-01T10:00",
+        "link": "https://meet.example.org/kg-42"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, d) = case(app, "doctor", &id).await;
+    let last = d["thread"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "schedule");
+    assert_eq!(
+        last["body"],
+        "2026-12-01 10:00 UTC+8 / 2026-12-01 08:00 UTC+6 · https://meet.example.org/kg-42"
+    );
     let (s, c) = step(
         app,
         "partner",
