@@ -965,3 +965,78 @@ pub async fn visible_cases(st: &Platform, who: &Principal) -> Result<Vec<CaseVie
     }
     Ok(out)
 }
+
+/// Import department pairings from a CSV or XLSX file (columns `local_code`, `remote_code`,
+/// optional `specialty`): all or nothing, errors named by row.
+pub async fn import_pairings(
+    st: &Platform,
+    who: &Principal,
+    bytes: &[u8],
+    filename: &str,
+) -> Result<tianshan_platform::tabular::ImportReport, AppError> {
+    use std::collections::HashMap;
+    use tianshan_platform::tabular;
+    who.require(perms::COORDINATE)?;
+    let table = tabular::read(bytes, filename)?;
+    table.require(&["local_code", "remote_code"])?;
+    let codes: Vec<String> = table
+        .rows
+        .iter()
+        .flat_map(|r| [table.get(r, "local_code"), table.get(r, "remote_code")])
+        .map(str::to_string)
+        .collect();
+    let orgs: HashMap<String, String> = facade::orgs(st, &codes)
+        .await?
+        .into_iter()
+        .map(|o| (o.code, o.path))
+        .collect();
+    let (good, mut report) = tabular::check_rows(&table, false, |t, row| {
+        let mut errs = Vec::new();
+        let mut side = |field: &str| {
+            let code = t.get(row, field).to_string();
+            match orgs.get(&code) {
+                Some(path) => Some((code, path.clone())),
+                None => {
+                    errs.push(tianshan_platform::FieldError::new(
+                        field,
+                        Msg::new("consult.err.target_unknown").arg("code", code),
+                    ));
+                    None
+                }
+            }
+        };
+        let (local, remote) = (side("local_code"), side("remote_code"));
+        match (local, remote) {
+            (Some((lc, lp)), Some((rc, rp))) => Ok(store::Pairing {
+                local_code: lc,
+                local_path: lp,
+                remote_code: rc,
+                remote_path: rp,
+                specialty: t.get(row, "specialty").to_string(),
+            }),
+            _ => Err(errs),
+        }
+    });
+    if report.refused {
+        return Ok(report);
+    }
+    let who2 = who.clone();
+    let rows: Vec<store::Pairing> = good.into_iter().map(|(_, p)| p).collect();
+    let n = rows.len();
+    st.write(move |tx| {
+        Box::pin(async move {
+            for p in &rows {
+                store::add_pairing(tx, p).await?;
+            }
+            let detail = format!("{} pairings imported", rows.len());
+            tx.record(
+                &who2,
+                Event::new(Action::IMPORT, "ConsultPairing", "").detail(&detail),
+            );
+            Ok(())
+        })
+    })
+    .await?;
+    report.imported = n;
+    Ok(report)
+}

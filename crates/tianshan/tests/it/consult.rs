@@ -1154,3 +1154,47 @@ async fn attachments_checked_by_content(app: &TestApp) {
     );
 }
 both!(attachments_checked_by_content);
+
+/// Pairings import from CSV: all or nothing with row numbers, then routing uses them.
+async fn pairings_import_all_or_nothing(app: &TestApp) {
+    let coord = app.api("coordinator").await;
+    let url = app.url("/api/v1/consult/pairings/import?filename=pairings.csv");
+    let bad =
+        "local_code,remote_code,specialty\n653122100,RH-SH-ZS-CAR,全科\n653121101,RH-NOWHERE,\n";
+    let r = coord.post(&url).body(bad).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let rep: Value = r.json().await.unwrap();
+    assert_eq!(rep["refused"], true);
+    assert_eq!(rep["errors"][0]["row"], 3);
+    assert_eq!(rep["errors"][0]["field"], "remote_code");
+    let (_, ps) = get_json(&coord, app.url("/api/v1/consult/pairings")).await;
+    assert!(!ps.to_string().contains("RH-SH-ZS-CAR"), "nothing written");
+    let good = "local_code,remote_code,specialty\n653121100,RH-SH-ZS-CAR,全科\n";
+    let rep: Value = coord
+        .post(&url)
+        .body(good)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rep["imported"], 1, "{rep}");
+    let mut b = cardiology(NURSE_PATIENT);
+    b["specialty"] = json!("全科");
+    let (_, c) = file(app, "nurse", b).await;
+    assert_eq!(
+        c["target_code"], "RH-SH-ZS-CAR",
+        "routed by the imported pairing"
+    );
+    let r = app
+        .api("nurse")
+        .await
+        .post(&url)
+        .body(good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+both!(pairings_import_all_or_nothing);
