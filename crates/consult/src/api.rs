@@ -7,6 +7,8 @@ use axum::Json;
 use serde::Deserialize;
 use tianshan_platform::api::ApiError;
 use tianshan_platform::auth::Principal;
+use tianshan_platform::tabular::ImportReport;
+use tianshan_platform::web::PageCtx;
 use tianshan_platform::{ApiRouter, AppError, Platform};
 use utoipa::IntoParams;
 use utoipa_axum::routes;
@@ -36,6 +38,33 @@ pub fn routes() -> ApiRouter {
                 .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024)),
         )
         .routes(routes!(get_attachment))
+        .routes(routes!(import_pairings))
+}
+
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ImportParams {
+    /// The file's name (`.csv` or `.xlsx`).
+    filename: Option<String>,
+}
+
+/// Import department pairings from CSV or XLSX (columns local_code, remote_code, specialty):
+/// all or nothing; the report names each bad row (`refused` true, nothing written).
+#[utoipa::path(post, path = "/api/v1/consult/pairings/import", tag = "consult", params(ImportParams),
+    request_body(content = Vec<u8>, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport), (status = 400, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]
+async fn import_pairings(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Query(p): Query<ImportParams>,
+    body: axum::body::Bytes,
+) -> Result<Json<ImportReport>, AppError> {
+    let name = p.filename.unwrap_or_else(|| "pairings.csv".into());
+    let mut report = service::import_pairings(&st, &who, &body, &name).await?;
+    report.localise(&ctx.t);
+    Ok(Json(report))
 }
 
 #[derive(Deserialize, Default, IntoParams)]

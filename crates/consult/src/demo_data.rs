@@ -275,9 +275,13 @@ pub async fn load(st: &Platform) -> Result<(), AppError> {
     );
     c.language = "en".into();
     service::file(st, &doctor_ed, &c).await?;
-    // An emergency nobody accepted: escalated by the sweep.
+    // An emergency nobody accepted, filed two hours ago (its half-target of 30 minutes long
+    // past): escalated to the coordinator by the sweep.
+    let mut earlier = st.clone();
+    earlier.clock =
+        tianshan_platform::clock::Clock::fixed(st.clock.now() - time::Duration::hours(2));
     service::file(
-        st,
+        &earlier,
         &nurse,
         &case(
             "demo-0007",

@@ -56,6 +56,7 @@ text_enum!(
         Acknowledge = "acknowledge",
         Message = "message",
         Route = "route",
+        Schedule = "schedule",
     }
 );
 text_enum!(
@@ -102,6 +103,7 @@ pub fn next(status: Status, step: Step, s: Sides) -> Option<Status> {
         (Step::Acknowledge, Answered) if s.requester => Some(Acknowledged),
         (Step::Message, st) if st.is_open() && (s.requester || s.target) => Some(st),
         (Step::Route, Filed) if s.coordinator => Some(Filed),
+        (Step::Schedule, Accepted | InfoRequested) if s.assignee => Some(status),
         _ => None,
     }
 }
@@ -354,6 +356,53 @@ pub fn clock(filed: OffsetDateTime, target_minutes: i64) -> (OffsetDateTime, Off
     (half, due)
 }
 
+/// The UTC offset, in hours, of the organisations a case may reach: China (Beijing time) by
+/// default, and the partners' countries by the country in their code (`INT-KG-...`).
+pub fn utc_offset(org_code: &str) -> i64 {
+    match org_code.get(..6) {
+        Some("INT-KG") => 6,
+        Some("INT-PK") | Some("INT-UZ") | Some("INT-TJ") => 5,
+        Some("INT-KZ") => 5,
+        _ => 8,
+    }
+}
+
+/// A live session: its time as typed in Beijing time (`YYYY-MM-DDTHH:MM`), shown in both
+/// parties' time zones, and a link to an external meeting tool (https only).
+pub fn session_text(at: &str, link: &str, target_code: &str) -> Result<String, Vec<FieldError>> {
+    let mut errs = Vec::new();
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let when = time::PrimitiveDateTime::parse(at.trim(), &fmt);
+    if when.is_err() {
+        errs.push(FieldError::new("session_at", Msg::new("consult.err.date")));
+    }
+    let link = link.trim();
+    if !link.starts_with("https://") || link.len() > 500 || link.contains(char::is_whitespace) {
+        errs.push(FieldError::new("link", Msg::new("consult.err.link")));
+    }
+    let Ok(when) = when else { return Err(errs) };
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    let off = utc_offset(target_code);
+    let show = |t: time::PrimitiveDateTime, h: i64| {
+        let t = t + time::Duration::hours(h - 8);
+        format!(
+            "{}-{:02}-{:02} {:02}:{:02} UTC+{h}",
+            t.year(),
+            t.month() as u8,
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    };
+    let mut text = show(when, 8);
+    if off != 8 {
+        text.push_str(&format!(" / {}", show(when, off)));
+    }
+    Ok(format!("{text} · {link}"))
+}
+
 /// Largest attachment accepted.
 pub const MAX_ATTACHMENT: usize = 4 * 1024 * 1024;
 
@@ -464,6 +513,21 @@ mod tests {
         dcm.extend_from_slice(b"DICM");
         assert_eq!(sniff(&dcm), Some("application/dicom"));
         assert_eq!(sniff(b"MZ\x90\x00 an exe named x.png"), None);
+    }
+
+    #[test]
+    fn a_session_is_shown_in_both_time_zones() {
+        let t = session_text("2026-12-01T10:00", "https://meet.example/abc", "INT-KG-NH").unwrap();
+        assert_eq!(
+            t,
+            "2026-12-01 10:00 UTC+8 / 2026-12-01 08:00 UTC+6 · https://meet.example/abc"
+        );
+        assert!(
+            session_text("tomorrow", "http://x", "INT-KG-NH")
+                .unwrap_err()
+                .len()
+                == 2
+        );
     }
 
     #[test]

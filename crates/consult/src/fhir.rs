@@ -11,7 +11,9 @@ use tianshan_platform::fhir::{FhirRead, FhirType, Prepared, RefMap, Search, Sear
 use tianshan_platform::{AppError, Platform};
 
 use crate::domain::Status;
-use crate::service::{self, CaseView, ENTITY};
+use crate::service::{self, CaseDetail, CaseView, ENTITY};
+use crate::store::{self, AttachmentMeta, MessageRow};
+use tianshan_platform::Msg;
 
 pub const KIND_SYSTEM: &str = "https://tianshan.health/fhir/CodeSystem/consult-kind";
 
@@ -19,6 +21,8 @@ pub fn types() -> Vec<Arc<dyn FhirType>> {
     vec![
         Arc::new(CaseType { task: false }),
         Arc::new(CaseType { task: true }),
+        Arc::new(PartType { documents: false }),
+        Arc::new(PartType { documents: true }),
     ]
 }
 
@@ -194,6 +198,164 @@ impl FhirType for CaseType {
                 .await?;
             Ok(SearchResult {
                 resources: page,
+                total: Some(total),
+            })
+        })
+    }
+}
+
+pub fn communication(m: &MessageRow) -> Value {
+    let mut v = json!({
+        "resourceType": "Communication",
+        "id": m.id,
+        "status": "completed",
+        "basedOn": [{"reference": format!("ServiceRequest/{}", m.case_id)}],
+        "category": [{"coding": [{"system": "https://tianshan.health/fhir/CodeSystem/consult-step", "code": m.kind}]}],
+        "sent": m.at,
+        "sender": {"display": if m.author_name.is_empty() { "system" } else { m.author_name.as_str() }},
+    });
+    if !m.body.is_empty() {
+        v["payload"] = json!([{"contentString": m.body}]);
+    }
+    v
+}
+
+pub fn document_reference(a: &AttachmentMeta, c: &CaseView) -> Value {
+    let mut v = json!({
+        "resourceType": "DocumentReference",
+        "id": a.id,
+        "status": "current",
+        "date": a.at,
+        "author": [{"display": a.added_by_name}],
+        "content": [{"attachment": {
+            "contentType": a.content_type,
+            "size": a.size,
+            "title": a.name,
+            "url": format!("/api/v1/consult/cases/{}/attachments/{}", a.case_id, a.id),
+        }}],
+        "context": {"related": [{"reference": format!("ServiceRequest/{}", a.case_id)}]},
+    });
+    if let (Some(id), Some(name)) = (&c.patient.id, &c.patient.name) {
+        v["subject"] = json!({"reference": format!("Patient/{id}"), "display": name});
+    }
+    v
+}
+
+/// Communication (the thread) and DocumentReference (attachments) of the cases the caller
+/// may see; searched by the case they belong to.
+struct PartType {
+    documents: bool,
+}
+
+impl PartType {
+    fn param(&self) -> &'static str {
+        if self.documents {
+            "related"
+        } else {
+            "based-on"
+        }
+    }
+    fn resources(&self, d: &CaseDetail) -> Vec<(String, Value)> {
+        if self.documents {
+            d.attachments
+                .iter()
+                .map(|a| (a.id.clone(), document_reference(a, &d.case)))
+                .collect()
+        } else {
+            d.thread
+                .iter()
+                .map(|m| (m.id.clone(), communication(m)))
+                .collect()
+        }
+    }
+}
+
+impl FhirType for PartType {
+    fn resource_type(&self) -> &'static str {
+        if self.documents {
+            "DocumentReference"
+        } else {
+            "Communication"
+        }
+    }
+    fn search_params(&self) -> Vec<(&'static str, &'static str)> {
+        vec![(self.param(), "reference")]
+    }
+    fn interactions(&self) -> Vec<&'static str> {
+        vec!["read", "search-type"]
+    }
+    fn documentation(&self) -> Option<&'static str> {
+        Some("The thread (Communication, searched by based-on=ServiceRequest/id) and the attachments (DocumentReference, searched by related=ServiceRequest/id) of a consultation case, to the same people who see the case.")
+    }
+    fn prepare_create<'a>(
+        &'a self,
+        _st: &'a Platform,
+        _who: &'a Principal,
+        _resource: &'a Value,
+        _id: String,
+        _refs: &'a RefMap,
+    ) -> BoxFuture<'a, Result<Prepared, AppError>> {
+        Box::pin(async move { Err(self.not_supported("create")) })
+    }
+    fn read<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<FhirRead, AppError>> {
+        Box::pin(async move {
+            let table = if self.documents {
+                "attachments"
+            } else {
+                "messages"
+            };
+            let case_id = store::case_of(&st.db, table, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let d = service::get(st, who, &case_id).await?;
+            let resource = self
+                .resources(&d)
+                .into_iter()
+                .find(|(rid, _)| rid == id)
+                .map(|(_, v)| v)
+                .ok_or(AppError::NotFound)?;
+            Ok(FhirRead {
+                resource,
+                version: None,
+            })
+        })
+    }
+    fn search<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        s: &'a Search,
+    ) -> BoxFuture<'a, Result<SearchResult, AppError>> {
+        Box::pin(async move {
+            let Some(case) = s.get(self.param()) else {
+                return Err(AppError::BadRequest(
+                    Msg::new("consult.err.search_case").arg("param", self.param()),
+                ));
+            };
+            let case_id = case.rsplit('/').next().unwrap_or("").to_string();
+            let all = match service::get(st, who, &case_id).await {
+                Ok(d) => self.resources(&d),
+                // A case the caller may not see has no parts for them.
+                Err(AppError::NotFound) => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            let total = all.len() as i64;
+            let resources = if s.summary_count {
+                Vec::new()
+            } else {
+                all.into_iter()
+                    .skip(s.offset as usize)
+                    .take(s.count as usize)
+                    .map(|(_, v)| v)
+                    .collect()
+            };
+            Ok(SearchResult {
+                resources,
                 total: Some(total),
             })
         })

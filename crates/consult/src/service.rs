@@ -523,6 +523,12 @@ pub struct StepInput {
     /// Route: the department, rear hospital or partner to send the case to.
     #[serde(default)]
     pub target_code: String,
+    /// Schedule: the live session's time in Beijing time, `YYYY-MM-DDTHH:MM`.
+    #[serde(default)]
+    pub session_at: String,
+    /// Schedule: the https link of the external meeting tool.
+    #[serde(default)]
+    pub link: String,
 }
 
 fn opt_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
@@ -577,6 +583,12 @@ pub async fn step(
         _ => input.text.trim().to_string(),
     };
     let rating = domain::rating(input.rating).map_err(AppError::Invalid)?;
+    let session = if step == Step::Schedule {
+        domain::session_text(&input.session_at, &input.link, &r.target_code)
+            .map_err(AppError::Invalid)?
+    } else {
+        String::new()
+    };
     let impression = if step == Step::Answer {
         domain::step_text("impression", &input.impression).map_err(AppError::Invalid)?
     } else {
@@ -714,13 +726,14 @@ pub async fn step(
                     store::set_numbers(tx, id, None, rating).await?;
                     n
                 }
-                Step::Message => 1,
+                Step::Message | Step::Schedule => 1,
             };
             if n == 0 {
                 return Err(AppError::Conflict(Msg::new("consult.err.moved")));
             }
             let body = match step {
                 Step::Answer => impression.clone(),
+                Step::Schedule => session.clone(),
                 Step::Route => new_target.as_ref().map(|t| t.1.clone()).unwrap_or_default(),
                 _ => text.clone(),
             };
@@ -951,4 +964,79 @@ pub async fn visible_cases(st: &Platform, who: &Principal) -> Result<Vec<CaseVie
         }
     }
     Ok(out)
+}
+
+/// Import department pairings from a CSV or XLSX file (columns `local_code`, `remote_code`,
+/// optional `specialty`): all or nothing, errors named by row.
+pub async fn import_pairings(
+    st: &Platform,
+    who: &Principal,
+    bytes: &[u8],
+    filename: &str,
+) -> Result<tianshan_platform::tabular::ImportReport, AppError> {
+    use std::collections::HashMap;
+    use tianshan_platform::tabular;
+    who.require(perms::COORDINATE)?;
+    let table = tabular::read(bytes, filename)?;
+    table.require(&["local_code", "remote_code"])?;
+    let codes: Vec<String> = table
+        .rows
+        .iter()
+        .flat_map(|r| [table.get(r, "local_code"), table.get(r, "remote_code")])
+        .map(str::to_string)
+        .collect();
+    let orgs: HashMap<String, String> = facade::orgs(st, &codes)
+        .await?
+        .into_iter()
+        .map(|o| (o.code, o.path))
+        .collect();
+    let (good, mut report) = tabular::check_rows(&table, false, |t, row| {
+        let mut errs = Vec::new();
+        let mut side = |field: &str| {
+            let code = t.get(row, field).to_string();
+            match orgs.get(&code) {
+                Some(path) => Some((code, path.clone())),
+                None => {
+                    errs.push(tianshan_platform::FieldError::new(
+                        field,
+                        Msg::new("consult.err.target_unknown").arg("code", code),
+                    ));
+                    None
+                }
+            }
+        };
+        let (local, remote) = (side("local_code"), side("remote_code"));
+        match (local, remote) {
+            (Some((lc, lp)), Some((rc, rp))) => Ok(store::Pairing {
+                local_code: lc,
+                local_path: lp,
+                remote_code: rc,
+                remote_path: rp,
+                specialty: t.get(row, "specialty").to_string(),
+            }),
+            _ => Err(errs),
+        }
+    });
+    if report.refused {
+        return Ok(report);
+    }
+    let who2 = who.clone();
+    let rows: Vec<store::Pairing> = good.into_iter().map(|(_, p)| p).collect();
+    let n = rows.len();
+    st.write(move |tx| {
+        Box::pin(async move {
+            for p in &rows {
+                store::add_pairing(tx, p).await?;
+            }
+            let detail = format!("{} pairings imported", rows.len());
+            tx.record(
+                &who2,
+                Event::new(Action::IMPORT, "ConsultPairing", "").detail(&detail),
+            );
+            Ok(())
+        })
+    })
+    .await?;
+    report.imported = n;
+    Ok(report)
 }

@@ -544,3 +544,14 @@ pub async fn attachment_data(
         .bind(id).fetch_one(pool).await)?;
     Ok(Some((meta, data)))
 }
+
+/// The case a thread message or an attachment belongs to (for FHIR reads by their own id).
+pub async fn case_of(db: &Db, table: &str, id: &str) -> Result<Option<String>, AppError> {
+    let sql = match table {
+        "messages" => "SELECT case_id FROM consult_messages WHERE id = $1",
+        _ => "SELECT case_id FROM consult_attachments WHERE id = $1",
+    };
+    Ok(
+        with_db!(db, pool => sqlx::query_scalar::<_, String>(sql).bind(id).fetch_optional(pool).await)?,
+    )
+}

@@ -25,6 +25,7 @@ pub fn routes() -> Router<Platform> {
         .route("/consult", get(inbox_page).post(file_case))
         .route("/consult/new", get(new_case_form))
         .route("/consult/export.csv", get(export_csv))
+        .route("/consult/measures", get(measures_page))
         .route(
             "/consult/referrals",
             get(referrals_page).post(create_referral),
@@ -89,10 +90,28 @@ async fn names(
     codes.retain(|c| !c.is_empty());
     codes.sort();
     codes.dedup();
-    Ok(facade::orgs(st, &codes)
+    let orgs = facade::orgs(st, &codes).await?;
+    // A department is named with its hospital: "北京协和医院 · 心内科".
+    let parents: Vec<String> = orgs
+        .iter()
+        .filter(|o| o.kind == "department")
+        .filter_map(|o| o.parent_code.clone())
+        .collect();
+    let parents: HashMap<String, String> = facade::orgs(st, &parents)
         .await?
         .into_iter()
         .map(|o| (o.code.clone(), o.name(t.locale).to_string()))
+        .collect();
+    Ok(orgs
+        .into_iter()
+        .map(|o| {
+            let own = o.name(t.locale).to_string();
+            let name = match o.parent_code.as_ref().and_then(|p| parents.get(p)) {
+                Some(p) if o.kind == "department" => format!("{p} · {own}"),
+                _ => own,
+            };
+            (o.code, name)
+        })
         .collect())
 }
 
@@ -424,6 +443,44 @@ async fn attachment(
 ) -> Result<Response, AppError> {
     let (m, bytes) = crate::attachments::open(&st, &who, &id, &aid).await?;
     Ok(crate::attachments::response(&m, bytes))
+}
+
+#[derive(Template)]
+#[template(path = "consult_measures.html")]
+struct MeasuresPage {
+    shell: Shell,
+    m: crate::reports::Measures,
+    pct: String,
+    facilities: Vec<(String, i64)>,
+}
+
+async fn measures_page(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+) -> Result<Response, AppError> {
+    let m = crate::reports::measures(&st, &who).await?;
+    let n = names(
+        &st,
+        &ctx.t,
+        m.by_facility.iter().map(|c| c.key.clone()).collect(),
+    )
+    .await?;
+    let facilities = m
+        .by_facility
+        .iter()
+        .map(|c| (n.get(&c.key).cloned().unwrap_or(c.key.clone()), c.cases))
+        .collect();
+    let pct = m
+        .answered_within_target_pct
+        .map(|p| format!("{p:.1}%"))
+        .unwrap_or_default();
+    render(&MeasuresPage {
+        m,
+        pct,
+        facilities,
+        shell: Shell::new(ctx, &st, Some(&who)),
+    })
 }
 
 async fn export_csv(State(st): State<Platform>, who: Principal) -> Result<Response, AppError> {

@@ -322,6 +322,30 @@ async fn partner_abroad_sees_no_identity(app: &TestApp) {
         step(app, "partner", &id, json!({"step": "accept"})).await.0,
         200
     );
+    let (s, e) = step(
+        app,
+        "partner",
+        &id,
+        json!({"step": "schedule", "session_at": "soon", "link": "ftp://x"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    let (s, _) = step(
+        app,
+        "partner",
+        &id,
+        json!({"step": "schedule", "session_at": "2026-12-01T10:00",
+        "link": "https://meet.example.org/kg-42"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, d) = case(app, "doctor", &id).await;
+    let last = d["thread"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "schedule");
+    assert_eq!(
+        last["body"],
+        "2026-12-01 10:00 UTC+8 / 2026-12-01 08:00 UTC+6 · https://meet.example.org/kg-42"
+    );
     let (s, c) = step(
         app,
         "partner",
@@ -349,6 +373,17 @@ both!(partner_abroad_sees_no_identity);
 /// A routine case (72 h) nobody accepts is escalated to the coordinator at half its target,
 /// exactly once, however often the sweep runs; a manual clock instead of sleeping.
 async fn escalation_once_with_manual_clock(app: &TestApp) {
+    // The demo's emergency, filed two hours before its load, is already escalated.
+    let (_, inbox) = get_json(
+        &app.api("coordinator").await,
+        app.url("/api/v1/consult/cases"),
+    )
+    .await;
+    assert!(inbox["coordinator"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["escalated_at"].is_string() && c["urgency"] == "emergency"));
     let mut b = cardiology("demo-0019");
     b["specialty"] = json!("全科");
     let (s, c) = file(app, "nurse", b).await;
@@ -577,6 +612,10 @@ async fn pages_and_export(app: &TestApp) {
     assert!(text.contains(loc.trim_start_matches("/consult/")));
     assert!(!text.contains("张三"), "no patient identity in the report");
     assert_eq!(b.get("/consult/export.csv").await.status(), 403);
+    let m = c.get("/consult/measures").await;
+    assert_eq!(m.status(), 200);
+    assert!(m.text().await.unwrap().contains("id=\"within\""));
+    assert_eq!(b.get("/consult/measures").await.status(), 403);
     assert_eq!(b.get("/consult/referrals").await.status(), 200);
 }
 both!(pages_and_export);
@@ -665,6 +704,70 @@ async fn fhir_service_request_and_task(app: &TestApp) {
             .await
             .0,
         400
+    );
+    // The thread as Communication, in order, and nothing of it for the partner.
+    let (s, b) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/Communication?based-on=ServiceRequest/{id}"
+        )),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let kinds: Vec<&str> = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["resource"]["category"][0]["coding"][0]["code"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(kinds, vec!["file", "accept"]);
+    let mid = b["entry"][1]["resource"]["id"].as_str().unwrap();
+    let (s, m) = get_json(&nurse, app.url(&format!("/fhir/r4/Communication/{mid}"))).await;
+    assert_eq!(s, 200);
+    assert_eq!(m["sender"]["display"], "陈立新");
+    assert_eq!(
+        get_json(&partner, app.url(&format!("/fhir/r4/Communication/{mid}")))
+            .await
+            .0,
+        404
+    );
+    let (_, b) = get_json(
+        &partner,
+        app.url(&format!(
+            "/fhir/r4/Communication?based-on=ServiceRequest/{id}"
+        )),
+    )
+    .await;
+    assert_eq!(b["total"], 0);
+    assert_eq!(
+        get_json(&nurse, app.url("/fhir/r4/Communication")).await.0,
+        400
+    );
+    // An attachment as DocumentReference.
+    let r = nurse
+        .post(app.url(&format!(
+            "/api/v1/consult/cases/{id}/attachments?name=report.pdf"
+        )))
+        .body(b"%PDF-1.4 report".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let (s, b) = get_json(
+        &app.api("expert").await,
+        app.url(&format!(
+            "/fhir/r4/DocumentReference?related=ServiceRequest/{id}"
+        )),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["entry"][0]["resource"]["content"][0]["attachment"]["contentType"],
+        "application/pdf"
     );
     // The partner's de-identified case: no patient reference, no name.
     let (_, c) = file(
@@ -1051,3 +1154,47 @@ async fn attachments_checked_by_content(app: &TestApp) {
     );
 }
 both!(attachments_checked_by_content);
+
+/// Pairings import from CSV: all or nothing with row numbers, then routing uses them.
+async fn pairings_import_all_or_nothing(app: &TestApp) {
+    let coord = app.api("coordinator").await;
+    let url = app.url("/api/v1/consult/pairings/import?filename=pairings.csv");
+    let bad =
+        "local_code,remote_code,specialty\n653122100,RH-SH-ZS-CAR,全科\n653121101,RH-NOWHERE,\n";
+    let r = coord.post(&url).body(bad).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let rep: Value = r.json().await.unwrap();
+    assert_eq!(rep["refused"], true);
+    assert_eq!(rep["errors"][0]["row"], 3);
+    assert_eq!(rep["errors"][0]["field"], "remote_code");
+    let (_, ps) = get_json(&coord, app.url("/api/v1/consult/pairings")).await;
+    assert!(!ps.to_string().contains("RH-SH-ZS-CAR"), "nothing written");
+    let good = "local_code,remote_code,specialty\n653121100,RH-SH-ZS-CAR,全科\n";
+    let rep: Value = coord
+        .post(&url)
+        .body(good)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rep["imported"], 1, "{rep}");
+    let mut b = cardiology(NURSE_PATIENT);
+    b["specialty"] = json!("全科");
+    let (_, c) = file(app, "nurse", b).await;
+    assert_eq!(
+        c["target_code"], "RH-SH-ZS-CAR",
+        "routed by the imported pairing"
+    );
+    let r = app
+        .api("nurse")
+        .await
+        .post(&url)
+        .body(good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+both!(pairings_import_all_or_nothing);
