@@ -412,6 +412,10 @@ pub fn security_headers(h: &mut HeaderMap, path: &str, secure: bool) {
 
 /// Form posts must carry the `_csrf` field (or the header): the session's token when signed
 /// in, else the CSRF cookie (double submit). The session cookie is SameSite=Lax as well.
+///
+/// A file upload (`multipart/form-data`) carries the token in its action URL's query,
+/// `?_csrf=…`, so the body (files of megabytes) streams to the handler unread; the token is
+/// bound to the session and the Referrer-Policy keeps URLs on this site.
 async fn check_csrf(req: Request, cookie_token: Option<&str>) -> Result<Request, AppError> {
     let (parts, body) = req.into_parts();
     let header_token = parts
@@ -419,6 +423,26 @@ async fn check_csrf(req: Request, cookie_token: Option<&str>) -> Result<Request,
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let multipart = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    if multipart {
+        let query_token = parts.uri.query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == CSRF_FIELD)
+                .map(|(_, v)| v.into_owned())
+        });
+        return match (cookie_token, query_token.or(header_token)) {
+            (Some(c), Some(s)) if constant_time_eq(c, &s) => Ok(Request::from_parts(parts, body)),
+            _ => Err(AppError::BadRequest(Msg::new("error.csrf"))),
+        };
+    }
     let bytes = to_bytes(body, FORM_LIMIT)
         .await
         .map_err(|_| AppError::BadRequest(Msg::new("error.too_large")))?;
