@@ -26,6 +26,7 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(export_records))
         .routes(routes!(import_records))
         .routes(routes!(get_board))
+        .routes(routes!(list_prevention, add_prevention))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -240,4 +241,36 @@ async fn get_board(State(st): State<Platform>, who: Principal) -> Result<Json<Bo
     Ok(Json(Board {
         patients: service::board(&st, &who).await?,
     }))
+}
+
+#[derive(Serialize, ToSchema)]
+struct PreventionList {
+    activities: Vec<crate::store::PreventionRow>,
+}
+
+/// Public prevention activities (education sessions, attendance) held in the caller's area.
+#[utoipa::path(get, path = "/api/v1/trauma/prevention", tag = "trauma",
+    responses((status = 200, body = PreventionList), (status = 403, body = ApiError)),
+    security(("bearer" = [])))]
+async fn list_prevention(
+    State(st): State<Platform>,
+    who: Principal,
+) -> Result<Json<PreventionList>, AppError> {
+    Ok(Json(PreventionList {
+        activities: service::prevention(&st, &who).await?,
+    }))
+}
+
+/// Record a prevention activity at an organisation of the caller's own area.
+#[utoipa::path(post, path = "/api/v1/trauma/prevention", tag = "trauma",
+    request_body = service::PreventionInput,
+    responses((status = 201, body = crate::store::PreventionRow), (status = 403, body = ApiError), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+async fn add_prevention(
+    State(st): State<Platform>,
+    who: Principal,
+    Json(input): Json<service::PreventionInput>,
+) -> Result<Response, AppError> {
+    let row = service::add_prevention(&st, &who, input).await?;
+    Ok((StatusCode::CREATED, Json(row)).into_response())
 }

@@ -954,3 +954,31 @@ async fn pages_work_end_to_end(app: &TestApp) {
     assert_eq!(o.get(&format!("/trauma/records/{id}")).await.status(), 404);
 }
 both!(pages_work_end_to_end);
+
+/// Prevention (the last link of the chain): a township nurse records a road-safety session.
+async fn prevention_activities(app: &TestApp) {
+    let ok = json!({"org_code": "653121100", "held_on": "2025-09-12", "kind": "road_safety",
+        "topic": "农机安全与头盔 / Farm machinery and helmets", "attendance": 86});
+    let (s, row) = post(app, "nurse", "/api/v1/trauma/prevention", ok.clone()).await;
+    assert_eq!(s, 201, "{row}");
+    assert_eq!(row["attendance"], 86);
+    for (k, v, field) in [
+        ("held_on", json!("12/09/2025"), "held_on"),
+        ("kind", json!("party"), "kind"),
+        ("org_code", json!("653100-H01"), "org_code"),
+        ("attendance", json!(-3), "attendance"),
+    ] {
+        let mut b = ok.clone();
+        b[k] = v;
+        let (s, e) = post(app, "nurse", "/api/v1/trauma/prevention", b).await;
+        assert_eq!(s, 422, "{k}: {e}");
+        assert!(fields(&e).contains(&field.to_string()), "{e}");
+    }
+    let (_, mine) = get(app, "doctor", "/api/v1/trauma/prevention").await;
+    assert_eq!(mine["activities"].as_array().unwrap().len(), 1);
+    let (_, other) = get(app, "official", "/api/v1/trauma/prevention").await;
+    assert_eq!(other["activities"].as_array().unwrap().len(), 0);
+    let (s, _) = get(app, "partner", "/api/v1/trauma/prevention").await;
+    assert_eq!(s, 403);
+}
+both!(prevention_activities);
