@@ -37,13 +37,10 @@ fn observation(
     if let Some(n) = note {
         o["note"] = json!([{ "text": n }]);
     }
-    match value {
-        Value::Object(m) => {
-            for (k, val) in m {
-                o[k] = val;
-            }
+    if let Value::Object(m) = value {
+        for (k, val) in m {
+            o[k] = val;
         }
-        _ => {}
     }
     o
 }
