@@ -1,7 +1,8 @@
 //! Quality indicators over a synthetic decade of trauma records (four prefectures, the demo's
 //! shapes: arrival-to-operation falling from 8 h to 60 min), on SQLite, and on PostgreSQL when
 //! `TIANSHAN_BENCH_PG` names an empty database (`postgres://postgres@127.0.0.1/trauma_bench`).
-//! `TIANSHAN_BENCH_TRAUMA` sets the number of records (default 1,000,000). Run with
+//! `TIANSHAN_BENCH_TRAUMA` sets the number of records (default 1,000,000);
+//! `TIANSHAN_BENCH_SKIP_SQLITE` skips the SQLite run. Run with
 //! `cargo bench -p tianshan-trauma --bench trauma`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -78,8 +79,10 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(None, dir.path()).await.unwrap();
-    run(db, "SQLite", n).await;
+    if std::env::var_os("TIANSHAN_BENCH_SKIP_SQLITE").is_none() {
+        let db = Db::open(None, dir.path()).await.unwrap();
+        run(db, "SQLite", n).await;
+    }
     if let Ok(url) = std::env::var("TIANSHAN_BENCH_PG") {
         let db = Db::open(Some(&url), dir.path()).await.unwrap();
         run(db, "PostgreSQL", n).await;

@@ -26,6 +26,8 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(export_records))
         .routes(routes!(import_records))
         .routes(routes!(get_board))
+        .routes(routes!(get_record_fhir))
+        .routes(routes!(list_prevention, add_prevention))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -240,4 +242,57 @@ async fn get_board(State(st): State<Platform>, who: Principal) -> Result<Json<Bo
     Ok(Json(Board {
         patients: service::board(&st, &who).await?,
     }))
+}
+
+#[derive(Serialize, ToSchema)]
+struct PreventionList {
+    activities: Vec<crate::store::PreventionRow>,
+}
+
+/// Public prevention activities (education sessions, attendance) held in the caller's area.
+#[utoipa::path(get, path = "/api/v1/trauma/prevention", tag = "trauma",
+    responses((status = 200, body = PreventionList), (status = 403, body = ApiError)),
+    security(("bearer" = [])))]
+async fn list_prevention(
+    State(st): State<Platform>,
+    who: Principal,
+) -> Result<Json<PreventionList>, AppError> {
+    Ok(Json(PreventionList {
+        activities: service::prevention(&st, &who).await?,
+    }))
+}
+
+/// Record a prevention activity at an organisation of the caller's own area.
+#[utoipa::path(post, path = "/api/v1/trauma/prevention", tag = "trauma",
+    request_body = service::PreventionInput,
+    responses((status = 201, body = crate::store::PreventionRow), (status = 403, body = ApiError), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+async fn add_prevention(
+    State(st): State<Platform>,
+    who: Principal,
+    Json(input): Json<service::PreventionInput>,
+) -> Result<Response, AppError> {
+    let row = service::add_prevention(&st, &who, input).await?;
+    Ok((StatusCode::CREATED, Json(row)).into_response())
+}
+
+/// The record as an HL7 FHIR R4 `collection` Bundle: Encounter (the hospitals of the chain as
+/// its locations), a Condition per injury, Observations (GCS, systolic pressure, respiratory
+/// rate, RTS, ISS, NISS, TRISS Ps with its coefficient set), a Procedure for the first
+/// operation. Same scope and audit as the record.
+#[utoipa::path(get, path = "/api/v1/trauma/records/{id}/fhir", tag = "trauma",
+    params(("id" = String, Path, description = "Record id")),
+    responses((status = 200, description = "FHIR R4 Bundle", content_type = "application/fhir+json"), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]
+async fn get_record_fhir(
+    State(st): State<Platform>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let v = service::read(&st, &who, &id).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/fhir+json")],
+        Json(crate::fhir::bundle(&v)),
+    )
+        .into_response())
 }

@@ -6,6 +6,7 @@ mod api;
 pub mod bench;
 pub mod demo;
 pub mod domain;
+mod fhir;
 pub mod import;
 pub mod indicators;
 mod schema;

@@ -19,7 +19,7 @@ CREATE TABLE trauma_records (
     dispatch_at TEXT NOT NULL DEFAULT '',
     scene_at TEXT NOT NULL DEFAULT '',
     scene_departed_at TEXT NOT NULL DEFAULT '',
-    first_arrival_at TEXT NOT NULL,
+    first_arrival_at TEXT COLLATE BINARY NOT NULL,
     first_org_code TEXT NOT NULL,
     last_org_code TEXT NOT NULL,
     month TEXT NOT NULL,
@@ -84,10 +84,25 @@ CREATE TABLE trauma_injuries (
 );
 "#;
 
+/// Public prevention activities (the last link of the chain): education sessions and who came.
+const PREVENTION: &str = r#"
+CREATE TABLE trauma_prevention (
+    id TEXT PRIMARY KEY,
+    org_code TEXT NOT NULL REFERENCES orgs(code),
+    org_path TEXT COLLATE BINARY NOT NULL,
+    held_on TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    attendance BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX trauma_prevention_path ON trauma_prevention(org_path, held_on);
+"#;
+
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration::same(
-        500,
-        "trauma records, stays, injuries",
-        RECORDS,
-    )]
+    vec![
+        Migration::same(500, "trauma records, stays, injuries", RECORDS),
+        Migration::same(501, "trauma prevention activities", PREVENTION),
+    ]
 }

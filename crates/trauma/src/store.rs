@@ -442,3 +442,41 @@ pub async fn bench_insert(tx: &mut Tx, rows: &[(RecordRow, Vec<StayRow>)]) -> Re
     }
     Ok(())
 }
+
+/// A public prevention activity.
+#[derive(Debug, Clone, Default, sqlx::FromRow, Serialize, ToSchema, PartialEq, Eq)]
+pub struct PreventionRow {
+    pub id: String,
+    pub org_code: String,
+    pub org_path: String,
+    /// `YYYY-MM-DD`.
+    pub held_on: String,
+    /// school, village, road_safety, workplace, media.
+    pub kind: String,
+    pub topic: String,
+    pub attendance: i64,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+pub async fn insert_prevention(tx: &mut Tx, p: &PreventionRow) -> Result<(), AppError> {
+    tx_exec!(tx, sqlx::query("INSERT INTO trauma_prevention (id, org_code, org_path, held_on, kind, topic, attendance, created_by, created_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(&p.id).bind(&p.org_code).bind(&p.org_path).bind(&p.held_on).bind(&p.kind).bind(&p.topic)
+        .bind(p.attendance).bind(&p.created_by).bind(&p.created_at))?;
+    Ok(())
+}
+
+/// Activities held at organisations inside `[lo, hi)`, newest first.
+pub async fn prevention(
+    db: &Db,
+    lo: &str,
+    hi: &str,
+    limit: i64,
+) -> Result<Vec<PreventionRow>, AppError> {
+    Ok(
+        with_db!(db, pool => sqlx::query_as::<_, PreventionRow>("SELECT id, org_code, org_path, held_on, kind, topic, attendance, created_by, created_at \
+        FROM trauma_prevention WHERE org_path >= $1 AND org_path < $2 ORDER BY held_on DESC, id LIMIT $3")
+        .bind(lo).bind(hi).bind(limit).fetch_all(pool).await)?,
+    )
+}

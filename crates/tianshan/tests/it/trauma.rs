@@ -116,6 +116,52 @@ async fn transfer_keeps_one_record(app: &TestApp) {
     assert_eq!(rec["version"], 3);
     assert_eq!(rec["died"], 0);
 
+    // the same record as FHIR R4: Encounter with both hospitals, a Condition per injury,
+    // score Observations, the operation as a Procedure
+    let (s, b) = get(app, "doctor", &format!("/api/v1/trauma/records/{id}/fhir")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["resourceType"], "Bundle");
+    let res: Vec<&Value> = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    let of = |t: &str| res.iter().filter(|r| r["resourceType"] == t).count();
+    assert_eq!(
+        (of("Encounter"), of("Condition"), of("Procedure")),
+        (1, 2, 1)
+    );
+    let enc = res
+        .iter()
+        .find(|r| r["resourceType"] == "Encounter")
+        .unwrap();
+    assert_eq!(enc["location"].as_array().unwrap().len(), 2);
+    assert_eq!(enc["subject"]["reference"], format!("Patient/{ZHANG_SAN}"));
+    let gcs = res
+        .iter()
+        .find(|r| r["code"]["coding"][0]["code"] == "9269-2")
+        .unwrap();
+    assert_eq!(gcs["valueInteger"], 13);
+    let triss = res
+        .iter()
+        .find(|r| r["code"]["coding"][0]["code"] == "triss-ps")
+        .unwrap();
+    assert_eq!(triss["note"][0]["text"], "coefficients MTOS_1995");
+    let codes: Vec<&str> = res
+        .iter()
+        .filter(|r| r["resourceType"] == "Condition")
+        .map(|r| r["code"]["coding"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["S36.1", "S27.0"]);
+    let (s, _) = get(
+        app,
+        "official",
+        &format!("/api/v1/trauma/records/{id}/fhir"),
+    )
+    .await;
+    assert_eq!(s, 404);
+
     // a stale version is refused
     let (s, _) = post(
         app,
@@ -954,3 +1000,31 @@ async fn pages_work_end_to_end(app: &TestApp) {
     assert_eq!(o.get(&format!("/trauma/records/{id}")).await.status(), 404);
 }
 both!(pages_work_end_to_end);
+
+/// Prevention (the last link of the chain): a township nurse records a road-safety session.
+async fn prevention_activities(app: &TestApp) {
+    let ok = json!({"org_code": "653121100", "held_on": "2025-09-12", "kind": "road_safety",
+        "topic": "农机安全与头盔 / Farm machinery and helmets", "attendance": 86});
+    let (s, row) = post(app, "nurse", "/api/v1/trauma/prevention", ok.clone()).await;
+    assert_eq!(s, 201, "{row}");
+    assert_eq!(row["attendance"], 86);
+    for (k, v, field) in [
+        ("held_on", json!("12/09/2025"), "held_on"),
+        ("kind", json!("party"), "kind"),
+        ("org_code", json!("653100-H01"), "org_code"),
+        ("attendance", json!(-3), "attendance"),
+    ] {
+        let mut b = ok.clone();
+        b[k] = v;
+        let (s, e) = post(app, "nurse", "/api/v1/trauma/prevention", b).await;
+        assert_eq!(s, 422, "{k}: {e}");
+        assert!(fields(&e).contains(&field.to_string()), "{e}");
+    }
+    let (_, mine) = get(app, "doctor", "/api/v1/trauma/prevention").await;
+    assert_eq!(mine["activities"].as_array().unwrap().len(), 1);
+    let (_, other) = get(app, "official", "/api/v1/trauma/prevention").await;
+    assert_eq!(other["activities"].as_array().unwrap().len(), 0);
+    let (s, _) = get(app, "partner", "/api/v1/trauma/prevention").await;
+    assert_eq!(s, 403);
+}
+both!(prevention_activities);

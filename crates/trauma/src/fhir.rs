@@ -1,0 +1,196 @@
+//! The record as HL7 FHIR R4 resources, in one `collection` Bundle: the Encounter (the chain of
+//! hospitals as its locations), a Condition per injury (ICD-10, AIS severity and region, how it
+//! was coded), Observations for GCS, vital signs and the computed scores (with the TRISS
+//! coefficient set), a Procedure for the first operation. Served at
+//! `/api/v1/trauma/records/{id}/fhir` (the FHIR types of `/fhir/r4` are shared by modules; a
+//! trauma record is one read here).
+use serde_json::{json, Value};
+
+use crate::service::RecordView;
+
+/// Local code system of the computed scores (no LOINC codes for RTS/ISS/NISS/TRISS Ps).
+pub const SCORE_SYSTEM: &str = "https://tianshan.health/fhir/CodeSystem/trauma-score";
+const LOINC: &str = "http://loinc.org";
+
+fn reference(kind: &str, id: &str) -> Value {
+    json!({ "reference": format!("{kind}/{id}") })
+}
+
+fn observation(
+    v: &RecordView,
+    key: &str,
+    code: Value,
+    value: Value,
+    note: Option<String>,
+) -> Value {
+    let r = &v.record;
+    let mut o = json!({
+        "resourceType": "Observation",
+        "id": format!("{}-{key}", r.id),
+        "status": "final",
+        "category": [{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": if key.starts_with("score") { "survey" } else { "vital-signs" } }] }],
+        "code": code,
+        "subject": reference("Patient", &r.patient_id),
+        "encounter": reference("Encounter", &r.id),
+        "effectiveDateTime": r.first_arrival_at,
+    });
+    if let Some(n) = note {
+        o["note"] = json!([{ "text": n }]);
+    }
+    if let Value::Object(m) = value {
+        for (k, val) in m {
+            o[k] = val;
+        }
+    }
+    o
+}
+
+fn qty(v: f64, unit: &str, code: &str) -> Value {
+    json!({ "valueQuantity": { "value": v, "unit": unit, "system": "http://unitsofmeasure.org", "code": code } })
+}
+
+/// The Bundle of one record.
+pub fn bundle(v: &RecordView) -> Value {
+    let r = &v.record;
+    let mut entries: Vec<Value> = Vec::new();
+    let mut period = json!({ "start": r.first_arrival_at });
+    if !r.discharge_at.is_empty() {
+        period["end"] = json!(r.discharge_at);
+    }
+    let locations: Vec<Value> = v
+        .stays
+        .iter()
+        .map(|s| {
+            let mut p = json!({ "start": s.arrived_at });
+            if !s.departed_at.is_empty() {
+                p["end"] = json!(s.departed_at);
+            }
+            json!({ "location": { "identifier": { "system": "urn:tianshan:org", "value": s.org_code }, "display": s.org_code },
+                    "status": if s.departed_at.is_empty() { "active" } else { "completed" }, "period": p })
+        })
+        .collect();
+    let mut enc = json!({
+        "resourceType": "Encounter",
+        "id": r.id,
+        "status": if r.discharge_at.is_empty() { "in-progress" } else { "finished" },
+        "class": { "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "EMER", "display": "emergency" },
+        "subject": reference("Patient", &r.patient_id),
+        "period": period,
+        "location": locations,
+        "reasonCode": [{ "text": r.mechanism }],
+    });
+    if !r.disposition.is_empty() {
+        enc["hospitalization"] = json!({ "dischargeDisposition": { "text": r.disposition } });
+    }
+    entries.push(enc);
+    for i in &v.injuries {
+        let mut coding = Vec::new();
+        if !i.icd10.is_empty() {
+            coding.push(json!({ "system": "http://hl7.org/fhir/sid/icd-10", "code": i.icd10 }));
+        }
+        let mut c = json!({
+            "resourceType": "Condition",
+            "id": format!("{}-injury-{}", r.id, i.position + 1),
+            "clinicalStatus": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": if r.discharge_at.is_empty() { "active" } else { "resolved" } }] },
+            "verificationStatus": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed" }] },
+            "category": [{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis" }] }],
+            "severity": { "text": format!("AIS {}", i.severity) },
+            "code": { "coding": coding, "text": if i.ais_code.is_empty() { i.icd10.clone() } else { format!("AIS {}", i.ais_code) } },
+            "bodySite": [{ "text": i.region }],
+            "subject": reference("Patient", &r.patient_id),
+            "encounter": reference("Encounter", &r.id),
+            "note": [{ "text": format!("coded by {}", i.source) }],
+        });
+        if !r.injured_at.is_empty() {
+            c["onsetDateTime"] = json!(r.injured_at);
+        }
+        entries.push(c);
+    }
+    let loinc = |code: &str, text: &str| json!({ "coding": [{ "system": LOINC, "code": code }], "text": text });
+    let score = |code: &str, text: &str| json!({ "coding": [{ "system": SCORE_SYSTEM, "code": code }], "text": text });
+    if let Some(g) = r.gcs {
+        entries.push(observation(
+            v,
+            "gcs",
+            loinc("9269-2", "Glasgow coma score total"),
+            json!({ "valueInteger": g }),
+            None,
+        ));
+    }
+    if let Some(s) = r.sbp {
+        entries.push(observation(
+            v,
+            "sbp",
+            loinc("8480-6", "Systolic blood pressure"),
+            qty(s as f64, "mmHg", "mm[Hg]"),
+            None,
+        ));
+    }
+    if let Some(s) = r.rr {
+        entries.push(observation(
+            v,
+            "rr",
+            loinc("9279-1", "Respiratory rate"),
+            qty(s as f64, "/min", "/min"),
+            None,
+        ));
+    }
+    if let Some(x) = r.rts_e4 {
+        entries.push(observation(
+            v,
+            "score-rts",
+            score("rts", "Revised Trauma Score"),
+            json!({ "valueDecimal": x as f64 / 10_000.0 }),
+            None,
+        ));
+    }
+    if let Some(x) = r.iss {
+        entries.push(observation(
+            v,
+            "score-iss",
+            score("iss", "Injury Severity Score"),
+            json!({ "valueInteger": x }),
+            None,
+        ));
+    }
+    if let Some(x) = r.niss {
+        entries.push(observation(
+            v,
+            "score-niss",
+            score("niss", "New Injury Severity Score"),
+            json!({ "valueInteger": x }),
+            None,
+        ));
+    }
+    if let Some(x) = r.ps_e6 {
+        entries.push(observation(
+            v,
+            "score-triss",
+            score("triss-ps", "TRISS probability of survival"),
+            json!({ "valueDecimal": x as f64 / 1e6 }),
+            Some(format!("coefficients {}", r.triss_model)),
+        ));
+    }
+    if !r.operation_at.is_empty() {
+        entries.push(json!({
+            "resourceType": "Procedure",
+            "id": format!("{}-operation", r.id),
+            "status": "completed",
+            "category": { "coding": [{ "system": "http://snomed.info/sct", "code": "387713003", "display": "Surgical procedure" }] },
+            "code": { "text": "first operation" },
+            "subject": reference("Patient", &r.patient_id),
+            "encounter": reference("Encounter", &r.id),
+            "performedDateTime": r.operation_at,
+            "location": { "identifier": { "system": "urn:tianshan:org", "value": r.operation_org_code }, "display": r.operation_org_code },
+        }));
+    }
+    json!({
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": r.updated_at,
+        "entry": entries.into_iter().map(|res| {
+            let url = format!("urn:tianshan:trauma:{}/{}", res["resourceType"].as_str().unwrap_or(""), res["id"].as_str().unwrap_or(""));
+            json!({ "fullUrl": url, "resource": res })
+        }).collect::<Vec<_>>(),
+    })
+}
