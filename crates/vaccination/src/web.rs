@@ -20,6 +20,7 @@ pub fn routes() -> Router<Platform> {
         .route("/vaccination", get(home))
         .route("/vaccination/vaccination.js", get(script))
         .route("/vaccination/children/{id}", get(child_page))
+        .route("/vaccination/coverage", get(coverage_page))
         .route("/vaccination/clinics/{code}", get(clinic_page))
         .route("/vaccination/clinics/{code}/checkin", post(check_in))
         .route("/vaccination/clinics/{code}/board", get(board_page))
@@ -390,4 +391,23 @@ async fn script() -> Response {
         include_str!("../static/vaccination.js"),
     )
         .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "vacc_coverage.html")]
+struct CoveragePage {
+    shell: Shell,
+    places: Vec<svc::PlaceCoverage>,
+}
+
+async fn coverage_page(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+) -> Result<Response, AppError> {
+    let places = svc::coverage(&st, &who).await?;
+    render(&CoveragePage {
+        shell: Shell::new(ctx, &st, Some(&who)),
+        places,
+    })
 }
