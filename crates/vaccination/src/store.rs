@@ -601,3 +601,36 @@ pub async fn children_per_place(
          WHERE status = 'completed' AND patient_path >= $1 AND patient_path < $2 GROUP BY patient_path ORDER BY patient_path")
         .bind(lo).bind(hi).fetch_all(pool).await)?)
 }
+
+/// A clinic node and one lot of `quantity` doses, for the benchmark's empty database.
+pub async fn bench_clinic(
+    tx: &mut Tx,
+    code: &str,
+    lot_id: &str,
+    quantity: i64,
+) -> Result<(), AppError> {
+    let now = tx.now().to_string();
+    let path = format!("/{code}/");
+    tx_exec!(tx, sqlx::query("INSERT INTO orgs (code, path, kind, name_zh, created_at) VALUES ($1, $2, 'clinic', $1, $3)")
+        .bind(code).bind(&path).bind(&now))?;
+    insert_lot(
+        tx,
+        &LotRow {
+            id: lot_id.to_string(),
+            org_code: code.to_string(),
+            org_path: path,
+            product_code: "HepB".into(),
+            lot_no: format!("L-{code}"),
+            manufacturer: String::new(),
+            expiry: "2099-12-31".into(),
+            doses_per_vial: 1,
+            device_id: None,
+            quantity,
+            status: "active".into(),
+            status_reason: String::new(),
+            created_at: now.clone(),
+            updated_at: now,
+        },
+    )
+    .await
+}
