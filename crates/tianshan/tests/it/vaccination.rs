@@ -529,6 +529,20 @@ async fn cold_chain_http(app: &TestApp) {
     )
     .await;
     assert_eq!(s, 409, "{e}");
+    // The device page charts the readings with the excursion marked and offers the decision.
+    let b = app.browser("nurse").await;
+    let page = b
+        .get("/vaccination/devices/TEST-F1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.matches("class=\"excursion-point\"").count(),
+        3,
+        "three readings out of range"
+    );
+    assert!(page.contains("id=\"release-MMR-FRIDGE\""));
     // A person releases it, with a reason; then it can be used.
     let lid = inside["id"].as_str().unwrap();
     let (s, _) = post_json(
