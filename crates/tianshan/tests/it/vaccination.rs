@@ -1051,6 +1051,52 @@ async fn pages_render(app: &TestApp) {
 }
 both!(pages_render);
 
+/// The demo: a Jiashi clinic mid-morning with a past fridge excursion (quarantined lots, an
+/// alert), a lot near expiry, children at every station.
+async fn demo_clinic(app: &TestApp) {
+    let coord = app.api("coordinator").await;
+    let (_, lots) = get_json(&coord, app.url("/api/v1/vaccination/lots")).await;
+    let lots = lots["lots"].as_array().unwrap();
+    let jiashi: Vec<&Value> = lots
+        .iter()
+        .filter(|l| l["org_code"] == "653129100-VC")
+        .collect();
+    assert!(
+        jiashi
+            .iter()
+            .filter(|l| l["status"] == "quarantined")
+            .count()
+            >= 1
+    );
+    assert!(
+        jiashi
+            .iter()
+            .any(|l| l["product_code"] == "MMR" && l["status"] == "active"),
+        "the near-expiry lot"
+    );
+    let (_, al) = get_json(&coord, app.url("/api/v1/vaccination/alerts")).await;
+    assert!(al["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "cold_chain_excursion"));
+    let (_, b) = get_json(
+        &coord,
+        app.url("/api/v1/vaccination/clinics/653129100-VC/board"),
+    )
+    .await;
+    let stations: Vec<&str> = b["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["station"].as_str().unwrap())
+        .collect();
+    for s in ["screening", "registration", "vaccination", "observation"] {
+        assert!(stations.contains(&s), "{s} in {stations:?}");
+    }
+}
+both!(demo_clinic);
+
 /// One child through every station in Chromium at 390 px: check-in by name, screening,
 /// registration from the due list with consent, vaccination by lot number, the observation
 /// timer, and the queue board showing them. Screenshots in `target/screenshots/`.
