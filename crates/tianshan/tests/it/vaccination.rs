@@ -678,6 +678,18 @@ async fn aefi_serious_alerts_county(app: &TestApp) {
     );
     let audit = audit_for(app, &child).await;
     assert!(audit.iter().any(|e| e.1 == "vaccination.aefi"));
+    let csv = nurse
+        .get(app.url("/api/v1/vaccination/aefi/export"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with("\u{feff}id,patient_id") && csv.contains("高热惊厥"),
+        "{csv}"
+    );
 }
 both!(aefi_serious_alerts_county);
 
