@@ -34,7 +34,9 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(leave))
         .routes(routes!(board))
         .routes(routes!(report_aefi, list_aefi))
+        .routes(routes!(export_aefi))
         .routes(routes!(list_alerts))
+        .routes(routes!(coverage))
         .routes(routes!(list_devices, create_device))
         .routes(routes!(get_device))
         .routes(routes!(add_reading))
@@ -521,4 +523,81 @@ async fn review_device(
     Path(id): Path<String>,
 ) -> Result<Json<DeviceRow>, AppError> {
     Ok(Json(svc::review_device(&st, &who, &id).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Coverage {
+    places: Vec<PlaceCoverage>,
+}
+
+/// Coverage per village and product in the caller's area: children with one, two, three doses,
+/// the share with at least one, DTaP dropout 1 → 3.
+#[utoipa::path(get, path = "/api/v1/vaccination/coverage", tag = "vaccination",
+    responses((status = 200, body = Coverage), (status = 403, body = ApiError)), security(("bearer" = [])))]
+async fn coverage(State(st): State<Platform>, who: Principal) -> Result<Json<Coverage>, AppError> {
+    Ok(Json(Coverage {
+        places: svc::coverage(&st, &who).await?,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AefiExport {
+    /// `csv` (default) or `xlsx`.
+    #[serde(default)]
+    format: String,
+}
+
+/// AEFI reports of the caller's area as CSV or XLSX, for reporting upwards (audited).
+#[utoipa::path(get, path = "/api/v1/vaccination/aefi/export", tag = "vaccination", params(AefiExport),
+    responses((status = 200, description = "The file", content_type = "text/csv"), (status = 403, body = ApiError)),
+    security(("bearer" = [])))]
+async fn export_aefi(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(p): Query<AefiExport>,
+) -> Result<Response, AppError> {
+    let rows = svc::aefi_list(&st, &who).await?;
+    const COLS: [&str; 12] = [
+        "id",
+        "patient_id",
+        "dose_id",
+        "lot_id",
+        "onset",
+        "symptoms",
+        "severity",
+        "treatment",
+        "outcome",
+        "serious",
+        "reported_by",
+        "reported_at",
+    ];
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|a| {
+            vec![
+                a.id,
+                a.patient_id,
+                a.dose_id.unwrap_or_default(),
+                a.lot_id.unwrap_or_default(),
+                a.onset,
+                a.symptoms,
+                a.severity,
+                a.treatment,
+                a.outcome,
+                a.serious.to_string(),
+                a.reported_by,
+                a.reported_at,
+            ]
+        })
+        .collect();
+    Ok(if p.format == "xlsx" {
+        tabular::download(
+            "aefi.xlsx",
+            tabular::XLSX_TYPE,
+            tabular::to_xlsx("aefi", &COLS, &rows)?,
+        )
+    } else {
+        tabular::download("aefi.csv", tabular::CSV_TYPE, tabular::to_csv(&COLS, &rows))
+    })
 }

@@ -18,6 +18,11 @@ use tianshan_platform::Module;
 
 pub use service::perms;
 
+/// What the benchmark needs: the row types and an empty clinic with one lot.
+pub mod bulk {
+    pub use crate::store::{bench_clinic, DoseRow, ProductRow};
+}
+
 pub fn module() -> Module {
     Module {
         permissions: service::permissions(),

@@ -563,3 +563,74 @@ pub async fn excursions(db: &Db, device: &str) -> Result<Vec<ExcursionRow>, AppE
          WHERE device_id = $1 ORDER BY started_at DESC")
         .bind(device).fetch_all(pool).await)?)
 }
+
+// ---------------------------------------------------------------- coverage
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CoverageRow {
+    pub patient_path: String,
+    pub product_code: String,
+    pub dose1: i64,
+    pub dose2: i64,
+    pub dose3: i64,
+}
+
+/// Per place (the child's registered organisation) and product: children with at least one,
+/// two and three doses.
+pub async fn coverage(db: &Db, lo: &str, hi: &str) -> Result<Vec<CoverageRow>, AppError> {
+    Ok(with_db!(db, pool => sqlx::query_as::<_, CoverageRow>(
+        "SELECT patient_path, product_code, \
+           SUM(CASE WHEN n >= 1 THEN 1 ELSE 0 END) AS dose1, \
+           SUM(CASE WHEN n >= 2 THEN 1 ELSE 0 END) AS dose2, \
+           SUM(CASE WHEN n >= 3 THEN 1 ELSE 0 END) AS dose3 \
+         FROM (SELECT patient_path, product_code, patient_id, COUNT(*) AS n FROM vaccination_doses \
+               WHERE status = 'completed' AND patient_path >= $1 AND patient_path < $2 \
+               GROUP BY patient_path, product_code, patient_id) t \
+         GROUP BY patient_path, product_code ORDER BY patient_path, product_code")
+        .bind(lo).bind(hi).fetch_all(pool).await)?)
+}
+
+/// Children with at least one dose, per place.
+pub async fn children_per_place(
+    db: &Db,
+    lo: &str,
+    hi: &str,
+) -> Result<Vec<(String, i64)>, AppError> {
+    Ok(with_db!(db, pool => sqlx::query_as::<_, (String, i64)>(
+        "SELECT patient_path, COUNT(DISTINCT patient_id) FROM vaccination_doses \
+         WHERE status = 'completed' AND patient_path >= $1 AND patient_path < $2 GROUP BY patient_path ORDER BY patient_path")
+        .bind(lo).bind(hi).fetch_all(pool).await)?)
+}
+
+/// A clinic node and one lot of `quantity` doses, for the benchmark's empty database.
+pub async fn bench_clinic(
+    tx: &mut Tx,
+    code: &str,
+    lot_id: &str,
+    quantity: i64,
+) -> Result<(), AppError> {
+    let now = tx.now().to_string();
+    let path = format!("/{code}/");
+    tx_exec!(tx, sqlx::query("INSERT INTO orgs (code, path, kind, name_zh, created_at) VALUES ($1, $2, 'clinic', $1, $3)")
+        .bind(code).bind(&path).bind(&now))?;
+    insert_lot(
+        tx,
+        &LotRow {
+            id: lot_id.to_string(),
+            org_code: code.to_string(),
+            org_path: path,
+            product_code: "HepB".into(),
+            lot_no: format!("L-{code}"),
+            manufacturer: String::new(),
+            expiry: "2099-12-31".into(),
+            doses_per_vial: 1,
+            device_id: None,
+            quantity,
+            status: "active".into(),
+            status_reason: String::new(),
+            created_at: now.clone(),
+            updated_at: now,
+        },
+    )
+    .await
+}

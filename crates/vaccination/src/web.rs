@@ -20,6 +20,10 @@ pub fn routes() -> Router<Platform> {
         .route("/vaccination", get(home))
         .route("/vaccination/vaccination.js", get(script))
         .route("/vaccination/children/{id}", get(child_page))
+        .route("/vaccination/coverage", get(coverage_page))
+        .route("/vaccination/devices/{id}", get(device_page))
+        .route("/vaccination/devices/{id}/review", post(review_device))
+        .route("/vaccination/lots/{id}/decision", post(decide_lot))
         .route("/vaccination/clinics/{code}", get(clinic_page))
         .route("/vaccination/clinics/{code}/checkin", post(check_in))
         .route("/vaccination/clinics/{code}/board", get(board_page))
@@ -47,6 +51,8 @@ struct HomePage {
     alerts: Vec<AlertRow>,
     lots: Vec<LotRow>,
     devices: Vec<DeviceRow>,
+    /// Lots expiring before this day are flagged.
+    soon: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -97,6 +103,7 @@ async fn home(
         alerts,
         lots,
         devices,
+        soon: crate::domain::date_text(st.clock.now().date() + time::Duration::days(30)),
     })
 }
 
@@ -390,4 +397,168 @@ async fn script() -> Response {
         include_str!("../static/vaccination.js"),
     )
         .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "vacc_coverage.html")]
+struct CoveragePage {
+    shell: Shell,
+    places: Vec<svc::PlaceCoverage>,
+}
+
+async fn coverage_page(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+) -> Result<Response, AppError> {
+    let places = svc::coverage(&st, &who).await?;
+    render(&CoveragePage {
+        shell: Shell::new(ctx, &st, Some(&who)),
+        places,
+    })
+}
+
+/// One point of the temperature chart (SVG coordinates) and whether it is out of range.
+pub struct Point {
+    pub x: i64,
+    pub y: i64,
+    pub out: bool,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "vacc_device.html")]
+struct DevicePage {
+    shell: Shell,
+    d: svc::DeviceDetail,
+    points: Vec<Point>,
+    line: String,
+    band: (i64, i64),
+    can_stock: bool,
+    range: String,
+    excursions: Vec<String>,
+}
+
+fn celsius(tenths: i64) -> String {
+    format!("{:.1}", tenths as f64 / 10.0)
+}
+
+const CHART_W: i64 = 600;
+const CHART_H: i64 = 200;
+
+async fn device_page(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let d = svc::device_detail(&st, &who, &id).await?;
+    // Scale: the safe range with 6 °C of margin, or the readings' extremes if wider.
+    let lo = d
+        .readings
+        .iter()
+        .map(|r| r.tenths)
+        .min()
+        .unwrap_or(0)
+        .min(d.device.min_tenths - 60);
+    let hi = d
+        .readings
+        .iter()
+        .map(|r| r.tenths)
+        .max()
+        .unwrap_or(0)
+        .max(d.device.max_tenths + 60);
+    let span = (hi - lo).max(1);
+    let y = |t: i64| CHART_H - (t - lo) * CHART_H / span;
+    let n = d.readings.len().max(2) as i64 - 1;
+    let points: Vec<Point> = d
+        .readings
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Point {
+            x: i as i64 * CHART_W / n,
+            y: y(r.tenths),
+            out: r.tenths < d.device.min_tenths || r.tenths > d.device.max_tenths,
+            label: format!("{} {:.1}", r.at, r.tenths as f64 / 10.0),
+        })
+        .collect();
+    let line = points
+        .iter()
+        .map(|p| format!("{},{}", p.x, p.y))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let band = (
+        y(d.device.max_tenths),
+        y(d.device.min_tenths) - y(d.device.max_tenths),
+    );
+    let range = format!(
+        "{} – {} °C",
+        celsius(d.device.min_tenths),
+        celsius(d.device.max_tenths)
+    );
+    let excursions = d
+        .excursions
+        .iter()
+        .map(|e| {
+            format!(
+                "{} · {} min · {} °C",
+                e.started_at,
+                e.minutes,
+                celsius(e.extreme_tenths)
+            )
+        })
+        .collect();
+    render(&DevicePage {
+        shell: Shell::new(ctx, &st, Some(&who)),
+        can_stock: who.can(perms::STOCK),
+        range,
+        excursions,
+        d,
+        points,
+        line,
+        band,
+    })
+}
+
+async fn review_device(
+    State(st): State<Platform>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    svc::review_device(&st, &who, &id).await?;
+    Ok(Redirect::to(&format!("/vaccination/devices/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    decision: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    back: String,
+}
+
+async fn decide_lot(
+    State(st): State<Platform>,
+    who: Principal,
+    Path(id): Path<String>,
+    Form(f): Form<DecisionForm>,
+) -> Result<Response, AppError> {
+    let decision = match f.decision.as_str() {
+        "release" => svc::LotDecision::Release,
+        "discard" => svc::LotDecision::Discard,
+        "recall" => svc::LotDecision::Recall,
+        _ => {
+            return Err(AppError::invalid(
+                "decision",
+                tianshan_platform::Msg::new("vacc.err.lot_state"),
+            ))
+        }
+    };
+    let lot = svc::decide_lot(&st, &who, &id, decision, &f.reason).await?;
+    let back = match lot.device_id {
+        Some(d) if f.back.is_empty() => format!("/vaccination/devices/{d}"),
+        _ => "/vaccination".to_string(),
+    };
+    Ok(Redirect::to(&back).into_response())
 }

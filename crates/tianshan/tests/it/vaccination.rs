@@ -529,6 +529,20 @@ async fn cold_chain_http(app: &TestApp) {
     )
     .await;
     assert_eq!(s, 409, "{e}");
+    // The device page charts the readings with the excursion marked and offers the decision.
+    let b = app.browser("nurse").await;
+    let page = b
+        .get("/vaccination/devices/TEST-F1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.matches("class=\"excursion-point\"").count(),
+        3,
+        "three readings out of range"
+    );
+    assert!(page.contains("id=\"release-MMR-FRIDGE\""));
     // A person releases it, with a reason; then it can be used.
     let lid = inside["id"].as_str().unwrap();
     let (s, _) = post_json(
@@ -664,6 +678,18 @@ async fn aefi_serious_alerts_county(app: &TestApp) {
     );
     let audit = audit_for(app, &child).await;
     assert!(audit.iter().any(|e| e.1 == "vaccination.aefi"));
+    let csv = nurse
+        .get(app.url("/api/v1/vaccination/aefi/export"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with("\u{feff}id,patient_id") && csv.contains("高热惊厥"),
+        "{csv}"
+    );
 }
 both!(aefi_serious_alerts_county);
 
@@ -862,6 +888,226 @@ async fn import_and_export(app: &TestApp) {
     assert!(audit.iter().any(|e| e.1 == "vaccination.dose"));
 }
 both!(import_and_export);
+
+async fn coverage_by_village(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let mut kids = Vec::new();
+    for given in ["辛", "壬"] {
+        let (s, body) = post_json(&nurse, app.url("/api/v1/patients?confirm_not_duplicate=true"),
+            json!({"family_name": "覆", "given_name": given, "sex": "male", "birth_date": days_ago(300), "org_code": "653121100202"})).await;
+        assert_eq!(s, 201, "{body}");
+        kids.push(body["patient"]["id"].as_str().unwrap().to_string());
+    }
+    for (kid, n) in [(&kids[0], 3), (&kids[1], 1)] {
+        for k in 0..n {
+            let (s, e) = post_json(&nurse, app.url("/api/v1/vaccination/doses"),
+                json!({"patient_id": kid, "product_code": "DTaP", "elsewhere": true, "given_on": days_ago(200 - 40 * k)})).await;
+            assert_eq!(s, 201, "{e}");
+        }
+    }
+    let (s, c) = get_json(
+        &app.api("official").await,
+        app.url("/api/v1/vaccination/coverage"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        c["places"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["org_code"] != "653121100202"),
+        "the Hami official sees no Kashgar village"
+    );
+    let (_, c) = get_json(&nurse, app.url("/api/v1/vaccination/coverage")).await;
+    let place = c["places"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["org_code"] == "653121100202")
+        .unwrap();
+    assert_eq!(place["children"], 2, "{place}");
+    assert_eq!(place["name"], "托万克村");
+    let dtap = place["antigens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["product_code"] == "DTaP")
+        .unwrap();
+    assert_eq!(
+        (
+            dtap["dose1"].as_i64(),
+            dtap["dose2"].as_i64(),
+            dtap["dose3"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(dtap["coverage1"], 100.0);
+    assert_eq!(place["dtap_dropout"], 50.0);
+    let page = app
+        .browser("nurse")
+        .await
+        .get("/vaccination/coverage")
+        .await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("托万克村"));
+}
+both!(coverage_by_village);
+
+/// Every page answers for the nurse (the demo clinic mid-morning), and refuses those without
+/// the permission or outside the scope.
+async fn pages_render(app: &TestApp) {
+    let b = app.browser("nurse").await;
+    let home = b.get("/vaccination?q=zs").await;
+    assert_eq!(home.status(), 200);
+    let html = home.text().await.unwrap();
+    assert!(
+        html.contains("托克扎克镇预防接种门诊") && html.contains("张三"),
+        "the clinic and the search"
+    );
+    for station in [
+        "checkin",
+        "screening",
+        "registration",
+        "vaccination",
+        "observation",
+    ] {
+        let r = b
+            .get(&format!("/vaccination/clinics/{CLINIC}?station={station}"))
+            .await;
+        assert_eq!(r.status(), 200, "{station}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("name=\"_csrf\"") || station == "checkin",
+            "{station} forms carry the CSRF field"
+        );
+    }
+    let r = b
+        .get(&format!(
+            "/vaccination/clinics/{CLINIC}?station=observation"
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        r.contains("data-left="),
+        "children under observation have a timer (demo)"
+    );
+    let board = b
+        .get(&format!("/vaccination/clinics/{CLINIC}/board"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(board.contains("data-events="));
+    let child = infant(app, "癸", 30).await;
+    let r = b.get(&format!("/vaccination/children/{child}")).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("乙肝疫苗"));
+    // Out of scope: 404; a partner without the permission: 403.
+    assert_eq!(
+        b.get(&format!("/vaccination/children/{SHULE_CHILD}"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        b.get("/vaccination/clinics/653129100-VC").await.status(),
+        404
+    );
+    assert_eq!(
+        app.browser("partner")
+            .await
+            .get("/vaccination")
+            .await
+            .status(),
+        403
+    );
+    // A station form posted twice: the second is refused with a message, not a 500.
+    let (s, v) = post_json(
+        &app.api("nurse").await,
+        app.url("/api/v1/vaccination/visits"),
+        json!({"clinic_code": CLINIC, "patient_id": child}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let id = v["id"].as_str().unwrap();
+    let r = b
+        .post_form(&format!("/vaccination/visits/{id}/screening"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = b
+        .post_form(&format!("/vaccination/visits/{id}/screening"), &[])
+        .await;
+    assert_eq!(r.status(), 409);
+    // Uyghur: right to left.
+    let ug = app.browser("nurse").await;
+    let r = ug
+        .post_form(
+            "/settings/language",
+            &[("lang", "ug"), ("back", "/vaccination")],
+        )
+        .await;
+    assert!(r.status().is_redirection());
+    let html = ug
+        .get(&format!("/vaccination/children/{child}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("dir=\"rtl\"") && html.contains("ئەملىنىدىغانلار"),
+        "Uyghur page, right to left"
+    );
+}
+both!(pages_render);
+
+/// The demo: a Jiashi clinic mid-morning with a past fridge excursion (quarantined lots, an
+/// alert), a lot near expiry, children at every station.
+async fn demo_clinic(app: &TestApp) {
+    let coord = app.api("coordinator").await;
+    let (_, lots) = get_json(&coord, app.url("/api/v1/vaccination/lots")).await;
+    let lots = lots["lots"].as_array().unwrap();
+    let jiashi: Vec<&Value> = lots
+        .iter()
+        .filter(|l| l["org_code"] == "653129100-VC")
+        .collect();
+    assert!(
+        jiashi
+            .iter()
+            .filter(|l| l["status"] == "quarantined")
+            .count()
+            >= 1
+    );
+    assert!(
+        jiashi
+            .iter()
+            .any(|l| l["product_code"] == "MMR" && l["status"] == "active"),
+        "the near-expiry lot"
+    );
+    let (_, al) = get_json(&coord, app.url("/api/v1/vaccination/alerts")).await;
+    assert!(al["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "cold_chain_excursion"));
+    let (_, b) = get_json(
+        &coord,
+        app.url("/api/v1/vaccination/clinics/653129100-VC/board"),
+    )
+    .await;
+    let stations: Vec<&str> = b["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["station"].as_str().unwrap())
+        .collect();
+    for s in ["screening", "registration", "vaccination", "observation"] {
+        assert!(stations.contains(&s), "{s} in {stations:?}");
+    }
+}
+both!(demo_clinic);
 
 /// One child through every station in Chromium at 390 px: check-in by name, screening,
 /// registration from the due list with consent, vaccination by lot number, the observation
