@@ -102,3 +102,42 @@ fn the_rule_catches_a_module_that_depends_on_another() {
     let deps = our_dependencies(bad);
     assert!(deps.iter().any(|d| !ALLOWED.contains(&d.as_str())));
 }
+
+/// Every answer carries `Content-Security-Policy: script-src 'self'; style-src 'self'`: a
+/// `style` attribute, a `<style>` block, an inline `<script>` or an `on…=` handler in a
+/// template would be silently ignored by the browser, so none may be written.
+#[test]
+fn templates_keep_to_the_content_security_policy() {
+    let mut bad = Vec::new();
+    for entry in std::fs::read_dir(crates_dir()).unwrap() {
+        let templates = entry.unwrap().path().join("templates");
+        let Ok(files) = std::fs::read_dir(&templates) else {
+            continue;
+        };
+        for f in files {
+            let path = f.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let l = line.to_ascii_lowercase();
+                let inline_script = l.contains("<script") && !l.contains(" src=");
+                let handler = [
+                    " onclick=",
+                    " onchange=",
+                    " onsubmit=",
+                    " oninput=",
+                    " onload=",
+                ]
+                .iter()
+                .any(|h| l.contains(h));
+                if l.contains(" style=\"") || l.contains("<style") || inline_script || handler {
+                    bad.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "inline styles or scripts the CSP blocks:\n{}",
+        bad.join("\n")
+    );
+}
