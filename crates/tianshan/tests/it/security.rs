@@ -961,8 +961,8 @@ async fn malformed_requests_never_crash_the_server(app: &TestApp) {
 both!(malformed_requests_never_crash_the_server);
 
 mod durability {
-    //! kill -9 during a write load on the real binary (SQLite): every create the server
-    //! acknowledged is there after a restart, each with its audit entry.
+    //! kill -9 during a write load on the real binary, on SQLite and on PostgreSQL: every
+    //! create the server acknowledged is there after a restart, each with its audit entry.
     use std::path::Path;
     use std::process::{Child, Command, Stdio};
     use std::sync::{Arc, Mutex};
@@ -983,9 +983,16 @@ mod durability {
         env!("CARGO_BIN_EXE_tianshan")
     }
 
-    fn cli(dir: &Path, args: &[&str]) -> String {
+    /// `--database-url URL` for the PostgreSQL run, nothing for SQLite.
+    fn db_args(db: Option<&str>) -> Vec<String> {
+        db.map(|u| vec!["--database-url".to_string(), u.to_string()])
+            .unwrap_or_default()
+    }
+
+    fn cli(dir: &Path, db: Option<&str>, args: &[&str]) -> String {
         let out = Command::new(bin())
             .args(args)
+            .args(db_args(db))
             .arg("--data-dir")
             .arg(dir)
             .env("TIANSHAN_LOG", "warn")
@@ -1000,9 +1007,10 @@ mod durability {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
-    async fn start(dir: &Path, port: u16) -> Server {
+    async fn start(dir: &Path, db: Option<&str>, port: u16) -> Server {
         let child = Command::new(bin())
             .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args(db_args(db))
             .arg("--data-dir")
             .arg(dir)
             .env("TIANSHAN_LOG", "warn")
@@ -1029,17 +1037,40 @@ mod durability {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn acknowledged_creates_survive_kill_9_with_their_audit_entries() {
+        kill_9_during_creates(None).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn acknowledged_creates_survive_kill_9_with_their_audit_entries_on_postgres() {
+        let admin = crate::helpers::pg_admin_url();
+        let name = format!("tianshan_k9_{}", uuid::Uuid::new_v4().simple());
+        let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+        sqlx::query(&format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+        ))
+        .execute(&pool)
+        .await
+        .unwrap();
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+        kill_9_during_creates(Some(&format!("{base}/{name}"))).await;
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&pool)
+            .await;
+        pool.close().await;
+    }
+
+    async fn kill_9_during_creates(db: Option<&str>) {
         let dir = tempfile::tempdir().unwrap();
-        cli(dir.path(), &["demo"]);
-        let nurse = cli(dir.path(), &["token", "create", "--user", "nurse"]);
-        let admin = cli(dir.path(), &["token", "create", "--user", "admin"]);
+        cli(dir.path(), db, &["demo"]);
+        let nurse = cli(dir.path(), db, &["token", "create", "--user", "nurse"]);
+        let admin = cli(dir.path(), db, &["token", "create", "--user", "admin"]);
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let base = format!("http://127.0.0.1:{port}");
-        let mut server = start(dir.path(), port).await;
+        let mut server = start(dir.path(), db, port).await;
         let acked: Arc<Mutex<Vec<String>>> = Arc::default();
         let mut workers = Vec::new();
         for w in 0..8 {
@@ -1078,7 +1109,7 @@ mod durability {
         let acked = acked.lock().unwrap().clone();
         assert!(acked.len() >= 20, "the load ran: {} creates", acked.len());
         drop(server);
-        let _server = start(dir.path(), port).await;
+        let _server = start(dir.path(), db, port).await;
         let c = reqwest::Client::new();
         let mut missing = Vec::new();
         for id in &acked {
@@ -1106,7 +1137,8 @@ mod durability {
             }
         }
         eprintln!(
-            "kill -9 durability: {} acknowledged creates, {} missing or unaudited",
+            "kill -9 durability ({}): {} acknowledged creates, {} missing or unaudited",
+            if db.is_some() { "PostgreSQL" } else { "SQLite" },
             acked.len(),
             missing.len()
         );
