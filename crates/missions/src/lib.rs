@@ -7,6 +7,7 @@ mod api;
 pub mod demo;
 mod domain;
 mod files;
+mod register;
 mod schema;
 mod service;
 mod store;

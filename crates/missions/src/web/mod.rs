@@ -46,6 +46,7 @@ pub fn routes() -> Router<Platform> {
         .route("/missions/requests/{id}/answer", post(requests::answer))
         .route("/missions/requests/{id}/done", post(requests::done))
         .route("/missions/staff", get(requests::staff_page))
+        .merge(crate::register::page_routes())
 }
 
 pub struct Choice {
