@@ -14,6 +14,7 @@ use tianshan_platform::{AppError, FieldError, Platform};
 use tianshan_registry::facade;
 
 mod board;
+mod imports;
 mod mentorship;
 mod mission;
 mod requests;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<Platform> {
         .route("/missions/requests/{id}/done", post(requests::done))
         .route("/missions/staff", get(requests::staff_page))
         .merge(crate::register::page_routes())
+        .merge(imports::routes())
 }
 
 pub struct Choice {

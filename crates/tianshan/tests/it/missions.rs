@@ -1303,3 +1303,203 @@ async fn measures_per_year_and_prefecture(app: &TestApp) {
     );
 }
 both!(measures_per_year_and_prefecture);
+
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "----tianshan-missions-test-boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Import from the page: a multipart upload with the CSRF token in the action URL, row-numbered
+/// errors on the page, all-or-nothing unless "skip bad rows"; CSV and XLSX.
+async fn import_from_the_page(app: &TestApp) {
+    let b = app.browser("coordinator").await;
+    let html = b.get("/missions/import").await.text().await.unwrap();
+    assert!(html.contains("enctype=\"multipart/form-data\""));
+    let marker = "action=\"/missions/import?_csrf=";
+    let start = html.find(marker).expect("token in the action URL") + marker.len();
+    let csrf = html[start..].split('"').next().unwrap().to_string();
+    assert!(!csrf.is_empty());
+    let send = |query: String,
+                fields: Vec<(&'static str, String)>,
+                file: Option<(&'static str, Vec<u8>)>| {
+        let client = b.client.clone();
+        let url = format!("{}/missions/import{query}", b.base);
+        async move {
+            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (ct, body) = multipart(&f, file.as_ref().map(|(n, b)| (*n, b.as_slice())));
+            let r = client
+                .post(url)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let s = r.status().as_u16();
+            (s, r.text().await.unwrap())
+        }
+    };
+    let coord = app.api("coordinator").await;
+    let topics = |v: Value| -> Vec<String> {
+        v["needs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["topic"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let csv = "org_code,kind,specialty,topic,priority,wanted_from,wanted_to,reason\n\
+        650522-H01-NEU,training,神经内科,页面导入卒中护理,normal,2026-03-01,2026-04-30,\n\
+        650522-H01-NEU,technique,神经内科,页面导入脑电图,normal,2026-03-01,2026-02-01,\n\
+        650522-H01-NEU,technique,神经内科,页面导入肌电图,normal,2026-03-01,2026-05-01,\n";
+    let q = format!("?_csrf={csrf}");
+    // Without the token in the URL: refused, nothing read.
+    let (s, _) = send(
+        String::new(),
+        vec![("what", "needs".into())],
+        Some(("needs.csv", csv.as_bytes().to_vec())),
+    )
+    .await;
+    assert_eq!(s, 400);
+    // A file with a bad row: nothing imported, the row named on the page.
+    let (s, html) = send(
+        q.clone(),
+        vec![("what", "needs".into())],
+        Some(("needs.csv", csv.as_bytes().to_vec())),
+    )
+    .await;
+    assert_eq!(s, 422, "{html}");
+    assert!(html.contains("id=\"row-3-wanted_to\""), "{html}");
+    assert!(html.contains("第 3 行") || html.contains("Row 3"));
+    assert!(html.contains("结束日期早于开始日期") || html.contains("before the start"));
+    let (_, v) = get_json(&coord, app.url("/api/v1/missions/needs")).await;
+    assert!(!topics(v).iter().any(|t| t.starts_with("页面导入")));
+    // Asked to skip bad rows: the two good rows go in.
+    let (s, html) = send(
+        q.clone(),
+        vec![("what", "needs".into()), ("skip_bad", "1".into())],
+        Some(("needs.csv", csv.as_bytes().to_vec())),
+    )
+    .await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("id=\"import-outcome\""));
+    let (_, v) = get_json(&coord, app.url("/api/v1/missions/needs")).await;
+    let mut got: Vec<String> = topics(v)
+        .into_iter()
+        .filter(|t| t.starts_with("页面导入"))
+        .collect();
+    got.sort();
+    assert_eq!(got, vec!["页面导入卒中护理", "页面导入肌电图"]);
+    // No file: said plainly.
+    let (s, html) = send(q.clone(), vec![("what", "needs".into())], None).await;
+    assert_eq!(s, 400);
+    assert!(html.contains("CSV"));
+
+    // A day log as XLSX for the Hami mission; a day outside its dates refused with its row.
+    let log_url = app.url("/api/v1/missions/missions/demo-mission-hami-2023/activities");
+    let (_, before) = get_json(&coord, log_url.clone()).await;
+    let n0 = before["activities"].as_array().unwrap().len();
+    let xlsx = |rows: Vec<Vec<String>>| {
+        tianshan_platform::tabular::to_xlsx(
+            "log",
+            &["day", "kind", "topic", "count", "people"],
+            &rows,
+        )
+        .unwrap()
+    };
+    let row = |d: &str, topic: &str| {
+        vec![
+            d.to_string(),
+            "lecture".to_string(),
+            topic.to_string(),
+            "45".to_string(),
+            "郭纪锋".to_string(),
+        ]
+    };
+    let bad = xlsx(vec![
+        row("2023-12-05", "卒中中心建设"),
+        row("2024-01-20", "帕金森病随访"),
+    ]);
+    let (s, html) = send(
+        q.clone(),
+        vec![
+            ("what", "log".into()),
+            ("mission_id", "demo-mission-hami-2023".into()),
+        ],
+        Some(("log.xlsx", bad.clone())),
+    )
+    .await;
+    assert_eq!(s, 422, "{html}");
+    assert!(html.contains("id=\"row-3-day\""), "{html}");
+    let (_, mid) = get_json(&coord, log_url.clone()).await;
+    assert_eq!(mid["activities"].as_array().unwrap().len(), n0);
+    let (s, html) = send(
+        q.clone(),
+        vec![
+            ("what", "log".into()),
+            ("mission_id", "demo-mission-hami-2023".into()),
+            ("skip_bad", "1".into()),
+        ],
+        Some(("log.xlsx", bad)),
+    )
+    .await;
+    assert_eq!(s, 200, "{html}");
+    let (_, after) = get_json(&coord, log_url.clone()).await;
+    let acts = after["activities"].as_array().unwrap();
+    assert_eq!(acts.len(), n0 + 1);
+    assert!(acts
+        .iter()
+        .any(|a| a["topic"] == "卒中中心建设" && a["count"] == 45));
+    // Out of scope mission: 404; a nurse may not import at all.
+    let (s, _) = {
+        let d = app.browser("doctor").await;
+        let html = d.get("/missions/import").await.text().await.unwrap();
+        let start = html.find(marker).map(|i| i + marker.len());
+        let token = start
+            .map(|i| html[i..].split('"').next().unwrap().to_string())
+            .unwrap_or_default();
+        let (ct, body) = multipart(
+            &[("what", "log"), ("mission_id", "demo-mission-hami-2023")],
+            Some(("log.csv", b"day,kind\n2023-12-05,clinic\n")),
+        );
+        let r = d
+            .client
+            .post(format!("{}/missions/import?_csrf={token}", d.base))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), ())
+    };
+    assert_eq!(
+        s, 404,
+        "the Hami mission is outside the Kashgar doctor's area"
+    );
+    assert_eq!(
+        app.browser("nurse")
+            .await
+            .get("/missions/import")
+            .await
+            .status(),
+        403
+    );
+}
+both!(import_from_the_page);
