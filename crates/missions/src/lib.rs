@@ -7,6 +7,7 @@ mod api;
 pub mod demo;
 mod domain;
 mod files;
+mod handover;
 mod register;
 mod schema;
 mod service;

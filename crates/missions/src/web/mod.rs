@@ -49,6 +49,7 @@ pub fn routes() -> Router<Platform> {
         .route("/missions/staff", get(requests::staff_page))
         .merge(crate::register::page_routes())
         .merge(imports::routes())
+        .merge(crate::handover::page_routes())
 }
 
 pub struct Choice {

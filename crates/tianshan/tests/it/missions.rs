@@ -1503,3 +1503,88 @@ async fn import_from_the_page(app: &TestApp) {
     );
 }
 both!(import_from_the_page);
+
+/// The handover page of a departing aid professional, built from the records, in scope only.
+async fn handover_of_departing_staff(app: &TestApp) {
+    let doctor = app.api("doctor").await;
+    let url = app.url("/api/v1/missions/staff/demo-staff-xiao/handover");
+    let (s, h) = get_json(&doctor, url.clone()).await;
+    assert_eq!(s, 200, "{h}");
+    assert_eq!(h["staff"]["full_name"], "肖非");
+    let missions: Vec<&str> = h["missions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(missions, vec!["demo-mission-kashgar-hsct-2024"]);
+    assert_eq!(
+        h["techniques"][0]["technique"]["id"],
+        "demo-tech-kashgar-hsct"
+    );
+    assert_eq!(
+        h["techniques"][0]["signed"],
+        json!(["assisted", "supervised"]),
+        "黄宇贤 signed independent, not 肖非"
+    );
+    assert_eq!(h["techniques"].as_array().unwrap().len(), 1);
+    // 黄宇贤 signed the last step.
+    let (_, h2) = get_json(
+        &doctor,
+        app.url("/api/v1/missions/staff/demo-staff-huang/handover"),
+    )
+    .await;
+    assert_eq!(h2["techniques"][0]["signed"], json!(["independent"]));
+    // The doctor on the roster: the request he filed to the home department is his legacy too.
+    let coord = app.api("coordinator").await;
+    let (s, staff) = post_json(
+        &coord,
+        app.url("/api/v1/missions/staff"),
+        json!({"full_name": "阿里木·吐尔逊", "batch": "第十一批", "specialty": "血液内科",
+            "home_code": "RH-GD-GDPH-HEM", "post_code": "653100-H01-HEM",
+            "arrived_on": "2025-02-01", "leaves_on": day(app, 30)}),
+    )
+    .await;
+    assert_eq!(s, 201, "{staff}");
+    let sid = staff["id"].as_str().unwrap().to_string();
+    let (s, h3) = get_json(
+        &doctor,
+        app.url(&format!("/api/v1/missions/staff/{sid}/handover")),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(h3["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["subject"] == "移植后急性GVHD分级处理流程"));
+    assert!(h3["missions"].as_array().unwrap().is_empty());
+    // Out of scope: 404; without the permission: 403.
+    let (s, _) = get_json(&app.api("official").await, url.clone()).await;
+    assert_eq!(s, 404);
+    let (s, _) = get_json(&app.api("nurse").await, url.clone()).await;
+    assert_eq!(s, 403);
+    assert!(audit_actions(app, "AidStaff")
+        .await
+        .iter()
+        .any(|(u, a, e)| u == "doctor" && a == "read" && e == "demo-staff-xiao"));
+    // The page, linked from the roster.
+    let b = app.browser("doctor").await;
+    let roster = b.get("/missions/staff").await.text().await.unwrap();
+    assert!(roster.contains("/missions/staff/demo-staff-xiao/handover"));
+    let html = b
+        .get("/missions/staff/demo-staff-xiao/handover")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("肖非") && html.contains("/missions/techniques/demo-tech-kashgar-hsct"));
+    assert!(html.contains("/missions/m/demo-mission-kashgar-hsct-2024/report"));
+    let r = app
+        .browser("official")
+        .await
+        .get("/missions/staff/demo-staff-xiao/handover")
+        .await;
+    assert_eq!(r.status(), 404);
+}
+both!(handover_of_departing_staff);
