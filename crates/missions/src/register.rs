@@ -396,15 +396,14 @@ pub fn build_measures(
     for (key, set) in trained {
         out.entry(key).or_default().people_trained += set.len() as i64;
     }
-    for t in techs {
-        for (tid, on) in independent {
-            if *tid == t.id {
-                let key = (
-                    on.get(..4).unwrap_or("").to_string(),
-                    prefecture_of(&t.org_path),
-                );
-                out.entry(key).or_default().techniques_independent += 1;
-            }
+    let paths: std::collections::HashMap<&str, &str> = techs
+        .iter()
+        .map(|t| (t.id.as_str(), t.org_path.as_str()))
+        .collect();
+    for (tid, on) in independent {
+        if let Some(path) = paths.get(tid.as_str()) {
+            let key = (on.get(..4).unwrap_or("").to_string(), prefecture_of(path));
+            out.entry(key).or_default().techniques_independent += 1;
         }
     }
     for ((year, pref), l) in out.iter_mut() {
