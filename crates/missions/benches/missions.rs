@@ -43,6 +43,24 @@ fn main() {
         pct(&mut samples, 0.5),
         pct(&mut samples, 0.99)
     );
+    let (mcount, logs, techs) = (
+        env("TIANSHAN_BENCH_MEASURE_MISSIONS", 500),
+        env("TIANSHAN_BENCH_MEASURE_LOGS", 20_000),
+        env("TIANSHAN_BENCH_MEASURE_TECHNIQUES", 2_000),
+    );
+    let mut samples = Vec::with_capacity(runs);
+    let mut lines = 0;
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        lines = black_box(Board::measures(mcount, logs, techs));
+        samples.push(t0.elapsed());
+    }
+    println!(
+        "measures aggregation (generation included): {mcount} missions, {logs} day logs, \
+         {techs} techniques, {runs} runs: median {:.2?}, p99 {:.2?} ({lines} lines)",
+        pct(&mut samples, 0.5),
+        pct(&mut samples, 0.99)
+    );
     let n = NeedFacts {
         specialty: "神经内科",
         topic: "急性缺血性卒中静脉溶栓与机械取栓",

@@ -46,6 +46,8 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(get_liaison))
         .routes(routes!(answer_liaison))
         .routes(routes!(close_liaison))
+        .merge(crate::register::api_routes())
+        .merge(crate::handover::api_routes())
 }
 
 fn created<T: Serialize>(loc: String, body: T) -> Response {

@@ -214,8 +214,14 @@ pub async fn load(st: &Platform) -> Result<(), AppError> {
         p.insert(code, path(st, code).await?);
     }
     let data = Data::build(today, &p);
-    st.write(move |tx| Box::pin(async move { data.write(tx).await }))
-        .await
+    let reg: Vec<(String, String)> = p.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    st.write(move |tx| {
+        Box::pin(async move {
+            data.write(tx).await?;
+            crate::register::demo(tx, &reg).await
+        })
+    })
+    .await
 }
 
 struct Data {

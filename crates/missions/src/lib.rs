@@ -7,6 +7,8 @@ mod api;
 pub mod demo;
 mod domain;
 mod files;
+mod handover;
+pub(crate) mod register;
 mod schema;
 mod service;
 mod store;
@@ -107,6 +109,63 @@ pub mod bench {
                     .collect(),
                 pairs: (0..missions).map(|k| (rear(k * 7), site(k))).collect(),
             }
+        }
+
+        /// The measures page's aggregation (per year and prefecture) over generated missions,
+        /// day logs and techniques, generation included; returns the number of lines.
+        pub fn measures(missions: usize, logs: usize, techniques: usize) -> usize {
+            use crate::register::{build_measures, TechniqueRow};
+            use crate::store::{ActivityRow, MissionRow};
+            let site = |i: usize| format!("/650000/6531{:02}/6531{:02}-H01/", i % 14, i % 14);
+            let ms: Vec<MissionRow> = (0..missions)
+                .map(|i| MissionRow {
+                    id: format!("m{i}"),
+                    kind: "mission".into(),
+                    title: String::new(),
+                    site_code: String::new(),
+                    site_path: site(i),
+                    lead_code: String::new(),
+                    lead_path: "/RH-001/".into(),
+                    starts_on: format!("{}-{:02}-01", 2016 + i % 10, i % 12 + 1),
+                    ends_on: format!("{}-{:02}-07", 2016 + i % 10, i % 12 + 1),
+                    need_id: None,
+                    offer_id: None,
+                    team: "甲、乙、丙、丁".into(),
+                    created_by: String::new(),
+                    created_at: String::new(),
+                })
+                .collect();
+            let kinds = ["clinic", "operation", "lecture", "ward_round", "screening"];
+            let acts: Vec<ActivityRow> = (0..logs)
+                .map(|j| ActivityRow {
+                    id: format!("a{j}"),
+                    mission_id: format!("m{}", j % missions.max(1)),
+                    day: String::new(),
+                    kind: kinds[j % 5].into(),
+                    topic: String::new(),
+                    count: (j % 50) as i64,
+                    people: format!("学员{}、学员{}", j % 997, j % 389),
+                    note: String::new(),
+                    recorded_by: String::new(),
+                    recorded_at: String::new(),
+                })
+                .collect();
+            let techs: Vec<TechniqueRow> = (0..techniques)
+                .map(|k| TechniqueRow {
+                    id: format!("t{k}"),
+                    org_code: String::new(),
+                    org_path: site(k),
+                    technique: String::new(),
+                    mission_id: None,
+                    status: "independent".into(),
+                    created_by: String::new(),
+                    created_at: String::new(),
+                })
+                .collect();
+            let ind: Vec<(String, String)> = (0..techniques / 2)
+                .map(|k| (format!("t{k}"), format!("{}-06-01", 2017 + k % 9)))
+                .collect();
+            build_measures(&ms, &acts, &techs, &ind).len()
         }
 
         /// Rank every need's offers as the board does; returns how many matches were kept.

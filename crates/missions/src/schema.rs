@@ -137,6 +137,34 @@ CREATE INDEX missions_liaison_from ON missions_liaison(from_path);
 CREATE INDEX missions_liaison_home ON missions_liaison(home_path);
 "#;
 
+const V201: &str = r#"
+CREATE TABLE missions_techniques (
+    id TEXT PRIMARY KEY,
+    org_code TEXT NOT NULL REFERENCES orgs(code),
+    org_path TEXT COLLATE BINARY NOT NULL,
+    technique TEXT NOT NULL,
+    mission_id TEXT REFERENCES missions_missions(id),
+    status TEXT NOT NULL DEFAULT 'none',
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX missions_techniques_path ON missions_techniques(org_path);
+CREATE INDEX missions_techniques_mission ON missions_techniques(mission_id);
+CREATE TABLE missions_technique_steps (
+    id TEXT PRIMARY KEY,
+    technique_id TEXT NOT NULL REFERENCES missions_techniques(id),
+    status TEXT NOT NULL,
+    on_date TEXT NOT NULL,
+    signed_by TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX missions_technique_steps_technique ON missions_technique_steps(technique_id, on_date);
+CREATE INDEX missions_technique_steps_status ON missions_technique_steps(status);
+"#;
+
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration::same(200, "missions_tables", V200)]
+    vec![
+        Migration::same(200, "missions_tables", V200),
+        Migration::same(201, "missions_technique_register", V201),
+    ]
 }

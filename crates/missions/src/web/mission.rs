@@ -211,6 +211,8 @@ struct ReportPage {
     agreements: Vec<String>,
     apprentices: Vec<ApprenticeLine>,
     activities: Vec<ActivityLine>,
+    /// Techniques in the register introduced by this mission: id, name, status.
+    registered: Vec<(String, String, String)>,
 }
 
 pub(super) async fn report_page(
@@ -221,6 +223,14 @@ pub(super) async fn report_page(
 ) -> Result<Response, AppError> {
     let r: Report = missions::report(&st, &who, &id).await?;
     let t = &ctx.t;
+    let registered = crate::register::techniques_of_mission(&st.db, &r.mission.id)
+        .await?
+        .into_iter()
+        .map(|x| {
+            let status = label(t, "missions.tstatus", &x.status);
+            (x.id, x.technique, status)
+        })
+        .collect();
     let names = org_names(
         &st,
         t,
@@ -266,6 +276,7 @@ pub(super) async fn report_page(
             })
             .collect(),
         activities: activity_lines(t, &r.activities),
+        registered,
         shell: Shell::new(ctx, &st, Some(&who)),
     };
     render(&page)

@@ -14,6 +14,7 @@ use tianshan_platform::{AppError, FieldError, Platform};
 use tianshan_registry::facade;
 
 mod board;
+mod imports;
 mod mentorship;
 mod mission;
 mod requests;
@@ -46,6 +47,9 @@ pub fn routes() -> Router<Platform> {
         .route("/missions/requests/{id}/answer", post(requests::answer))
         .route("/missions/requests/{id}/done", post(requests::done))
         .route("/missions/staff", get(requests::staff_page))
+        .merge(crate::register::page_routes())
+        .merge(imports::routes())
+        .merge(crate::handover::page_routes())
 }
 
 pub struct Choice {

@@ -248,6 +248,7 @@ pub async fn done(
 }
 
 pub struct StaffLine {
+    pub id: String,
     pub name: String,
     pub batch: String,
     pub specialty: String,
@@ -280,6 +281,7 @@ pub async fn staff_page(
     let staff = rows
         .iter()
         .map(|s| StaffLine {
+            id: s.id.clone(),
             name: s.full_name.clone(),
             batch: s.batch.clone(),
             specialty: s.specialty.clone(),

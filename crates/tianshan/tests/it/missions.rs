@@ -978,3 +978,613 @@ mod browser {
         fits(&c, "the report").await;
     }
 }
+
+/// The technique register: none → assisted → supervised → independent, one step at a time,
+/// dated and signed, linked from the mission report; scope and permission refusals.
+async fn technique_register_none_to_independent(app: &TestApp) {
+    let doctor = app.api("doctor").await;
+    let url = app.url("/api/v1/missions/techniques");
+    let body = json!({"org_code": "653100-H01-URO", "technique": "经皮肾镜碎石取石术",
+        "mission_id": "demo-mission-kashgar-hsct-2024"});
+    let (s, t) = post_json(&doctor, url.clone(), body.clone()).await;
+    assert_eq!(s, 201, "{t}");
+    assert_eq!(t["status"], "none");
+    let id = t["id"].as_str().unwrap().to_string();
+    // Bad input is refused field by field; nothing written.
+    let mut bad = body.clone();
+    bad["mission_id"] = json!("no-such-mission");
+    let (s, e) = post_json(&doctor, url.clone(), bad).await;
+    assert_eq!(s, 422);
+    assert!(!field_error(&e, "mission_id").is_empty());
+    let mut bad = body.clone();
+    bad["org_code"] = json!("650500-H01-NEU");
+    let (s, e) = post_json(&doctor, url.clone(), bad).await;
+    assert_eq!(s, 422);
+    assert!(!field_error(&e, "org_code").is_empty());
+    let mut bad = body.clone();
+    bad["technique"] = json!("  ");
+    let (s, e) = post_json(&doctor, url.clone(), bad).await;
+    assert_eq!(s, 422);
+    assert!(!field_error(&e, "technique").is_empty());
+    let (s, _) = post_json(&app.api("nurse").await, url.clone(), body.clone()).await;
+    assert_eq!(s, 403);
+
+    let steps = app.url(&format!("/api/v1/missions/techniques/{id}/steps"));
+    // No skipping to independent.
+    let (s, e) = post_json(
+        &doctor,
+        steps.clone(),
+        json!({"status": "independent", "on_date": day(app, -30)}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(field_error(&e, "status").contains("assisted"), "{e}");
+    let (s, v) = post_json(
+        &doctor,
+        steps.clone(),
+        json!({"status": "assisted", "on_date": day(app, -30), "note": "首例"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["technique"]["status"], "assisted");
+    assert_eq!(v["steps"][0]["signed_by"], "阿里木·吐尔逊");
+    assert_eq!(v["steps"][0]["on_date"], day(app, -30).as_str());
+    // Not before the previous step, not in the future.
+    for bad_day in [day(app, -31), day(app, 1)] {
+        let (s, e) = post_json(
+            &doctor,
+            steps.clone(),
+            json!({"status": "supervised", "on_date": bad_day}),
+        )
+        .await;
+        assert_eq!(s, 422);
+        assert!(!field_error(&e, "on_date").is_empty());
+    }
+    for (status, offset) in [("supervised", -20), ("independent", -10)] {
+        let (s, v) = post_json(
+            &doctor,
+            steps.clone(),
+            json!({"status": status, "on_date": day(app, offset)}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["technique"]["status"], status);
+    }
+    let (s, _) = post_json(
+        &doctor,
+        steps.clone(),
+        json!({"status": "independent", "on_date": day(app, 0)}),
+    )
+    .await;
+    assert_eq!(s, 422, "independent is the last step");
+    let (s, v) = get_json(
+        &doctor,
+        app.url(&format!("/api/v1/missions/techniques/{id}")),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let statuses: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["assisted", "supervised", "independent"]);
+    // Outside the Hami official's area: 404 on read and write.
+    let official = app.api("official").await;
+    let (s, _) = get_json(
+        &official,
+        app.url(&format!("/api/v1/missions/techniques/{id}")),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _) = post_json(
+        &official,
+        steps.clone(),
+        json!({"status": "independent", "on_date": day(app, 0)}),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let audit = audit_actions(app, "Technique").await;
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|(u, a, e)| u == "doctor" && e == &id && a == "update")
+            .count(),
+        3,
+        "{audit:?}"
+    );
+    assert!(audit
+        .iter()
+        .any(|(u, a, e)| u == "doctor" && e == &id && a == "create"));
+
+    // The demo: Kashgar's transplant platform reached independent, signed step by step.
+    let (s, v) = get_json(
+        &doctor,
+        app.url("/api/v1/missions/techniques/demo-tech-kashgar-hsct"),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["technique"]["status"], "independent");
+    assert_eq!(v["steps"][2]["signed_by"], "黄宇贤");
+    assert_eq!(v["steps"][2]["on_date"], "2025-11-18");
+    let (_, list) = get_json(&doctor, url.clone()).await;
+    let ids: Vec<&str> = list["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"demo-tech-kashgar-hsct") && ids.contains(&id.as_str()));
+    assert!(!ids.contains(&"demo-tech-hami-thrombectomy"), "{ids:?}");
+
+    // Pages: the register, the report's link, a refused step explained in the reader's words.
+    let b = app.browser("doctor").await;
+    let html = b.get("/missions/techniques").await.text().await.unwrap();
+    assert!(html.contains("异基因造血干细胞移植") && !html.contains("机械取栓"));
+    let html = b
+        .get("/missions/m/demo-mission-kashgar-hsct-2024/report")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("/missions/techniques/demo-tech-kashgar-hsct"));
+    let r = b
+        .post_form(
+            "/missions/techniques",
+            &[
+                ("org_code", "653100-H01-HEM"),
+                ("technique", "CAR-T 细胞治疗"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let r = b
+        .post_form(
+            &format!("{loc}/steps"),
+            &[("status", "supervised"), ("on_date", &day(app, -1))],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("须逐级推进") || html.contains("one at a time"));
+    let r = b
+        .post_form(
+            &format!("{loc}/steps"),
+            &[("status", "assisted"), ("on_date", &day(app, -1))],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let html = b.get(&loc).await.text().await.unwrap();
+    assert!(html.contains("阿里木·吐尔逊"));
+    let r = app.browser("official").await.get(&loc).await;
+    assert_eq!(r.status(), 404);
+}
+both!(technique_register_none_to_independent);
+
+fn measure_line<'a>(m: &'a Value, year: &str, pref: &str) -> Option<&'a Value> {
+    m["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["year"] == year && l["prefecture_code"] == pref)
+}
+
+/// The measures per year and prefecture: a new mission's day log moves exactly its figures;
+/// scope narrows them; CSV and XLSX carry the same lines.
+async fn measures_per_year_and_prefecture(app: &TestApp) {
+    let coord = app.api("coordinator").await;
+    let murl = app.url("/api/v1/missions/measures");
+    let (s, before) = get_json(&coord, murl.clone()).await;
+    assert_eq!(s, 200, "{before}");
+    // The demo's Kashgar transplant platform became independent in 2025.
+    let k = measure_line(&before, "2025", "653100").expect("Kashgar 2025 line");
+    assert_eq!(k["techniques_independent"], 1);
+    assert_ne!(k["prefecture"], "653100", "named, not coded");
+    let (start, end) = (day(app, 1), day(app, 1));
+    let year = start[..4].to_string();
+    let zero = json!({});
+    let old = measure_line(&before, &year, "653100")
+        .unwrap_or(&zero)
+        .clone();
+    let n = |v: &Value, k: &str| v[k].as_i64().unwrap_or(0);
+
+    let (s, m) = post_json(
+        &coord,
+        app.url("/api/v1/missions/missions"),
+        json!({"kind": "mission", "title": "泌尿外科义诊与带教", "site_code": "653100-H01-URO",
+            "lead_code": "RH-BJ-PUMCH", "starts_on": start, "ends_on": end, "team": "陈立新、李伟、张敏"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{m}");
+    let log = app.url(&format!(
+        "/api/v1/missions/missions/{}/activities",
+        m["id"].as_str().unwrap()
+    ));
+    for a in [
+        json!({"day": start, "kind": "clinic", "count": 40}),
+        json!({"day": start, "kind": "operation", "topic": "经皮肾镜碎石取石术", "count": 2, "people": "买买提·艾力、热依拉"}),
+        json!({"day": start, "kind": "lecture", "topic": "小儿泌尿系结石", "count": 30, "people": "陈立新"}),
+    ] {
+        let (s, r) = post_json(&coord, log.clone(), a).await;
+        assert_eq!(s, 201, "{r}");
+    }
+    let (_, after) = get_json(&coord, murl.clone()).await;
+    let new = measure_line(&after, &year, "653100").unwrap();
+    for (k, d) in [
+        ("missions", 1),
+        ("experts", 3),
+        ("days", 1),
+        ("patients_seen", 40),
+        ("operations", 2),
+        ("teaching_sessions", 1),
+        ("people_trained", 2),
+    ] {
+        assert_eq!(n(new, k) - n(&old, k), d, "{k}: {new} vs {old}");
+    }
+    assert_eq!(
+        n(&after["total"], "patients_seen") - n(&before["total"], "patients_seen"),
+        40
+    );
+    // Scope: the Hami official sees Hami only; a nurse nothing.
+    let (s, h) = get_json(&app.api("official").await, murl.clone()).await;
+    assert_eq!(s, 200);
+    assert!(measure_line(&h, "2025", "653100").is_none());
+    assert!(h["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["prefecture_code"] == "650500"));
+    assert!(measure_line(&h, "2023", "650500").is_some());
+    let (s, _) = get_json(&app.api("nurse").await, murl.clone()).await;
+    assert_eq!(s, 403);
+
+    // CSV and XLSX.
+    let csv = coord
+        .get(app.url("/api/v1/missions/measures/export?format=csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap().trim_start_matches('\u{feff}'),
+        "year,prefecture_code,prefecture,missions,experts,days,patients_seen,operations,teaching_sessions,people_trained,techniques_independent"
+    );
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with(&format!("{year},653100,")))
+        .unwrap_or_else(|| panic!("{csv}"));
+    let cells: Vec<&str> = row.split(',').collect();
+    assert_eq!(cells[6], n(new, "patients_seen").to_string());
+    assert_eq!(
+        csv.lines().count(),
+        after["lines"].as_array().unwrap().len() + 1
+    );
+    let r = coord
+        .get(app.url("/api/v1/missions/measures/export?format=xlsx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"));
+    let t = tianshan_platform::tabular::read(&bytes, "measures.xlsx").unwrap();
+    assert_eq!(t.rows.len(), after["lines"].as_array().unwrap().len());
+    let r = coord
+        .get(app.url("/api/v1/missions/measures/export?format=pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(audit_actions(app, "MissionMeasures")
+        .await
+        .iter()
+        .any(|(u, a, _)| u == "coordinator" && a == "export"));
+    // The page.
+    let b = app.browser("coordinator").await;
+    let html = b.get("/missions/measures").await.text().await.unwrap();
+    assert!(
+        html.contains("id=\"measures-total\"")
+            && html.contains("/missions/measures.csv?format=xlsx")
+    );
+    let r = b.get("/missions/measures.csv?format=csv").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.browser("nurse")
+            .await
+            .get("/missions/measures")
+            .await
+            .status(),
+        403
+    );
+}
+both!(measures_per_year_and_prefecture);
+
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "----tianshan-missions-test-boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Import from the page: a multipart upload with the CSRF token in the action URL, row-numbered
+/// errors on the page, all-or-nothing unless "skip bad rows"; CSV and XLSX.
+async fn import_from_the_page(app: &TestApp) {
+    let b = app.browser("coordinator").await;
+    let html = b.get("/missions/import").await.text().await.unwrap();
+    assert!(html.contains("enctype=\"multipart/form-data\""));
+    let marker = "action=\"/missions/import?_csrf=";
+    let start = html.find(marker).expect("token in the action URL") + marker.len();
+    let csrf = html[start..].split('"').next().unwrap().to_string();
+    assert!(!csrf.is_empty());
+    let send = |query: String,
+                fields: Vec<(&'static str, String)>,
+                file: Option<(&'static str, Vec<u8>)>| {
+        let client = b.client.clone();
+        let url = format!("{}/missions/import{query}", b.base);
+        async move {
+            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (ct, body) = multipart(&f, file.as_ref().map(|(n, b)| (*n, b.as_slice())));
+            let r = client
+                .post(url)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let s = r.status().as_u16();
+            (s, r.text().await.unwrap())
+        }
+    };
+    let coord = app.api("coordinator").await;
+    let topics = |v: Value| -> Vec<String> {
+        v["needs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["topic"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let csv = "org_code,kind,specialty,topic,priority,wanted_from,wanted_to,reason\n\
+        650522-H01-NEU,training,神经内科,页面导入卒中护理,normal,2026-03-01,2026-04-30,\n\
+        650522-H01-NEU,technique,神经内科,页面导入脑电图,normal,2026-03-01,2026-02-01,\n\
+        650522-H01-NEU,technique,神经内科,页面导入肌电图,normal,2026-03-01,2026-05-01,\n";
+    let q = format!("?_csrf={csrf}");
+    // Without the token in the URL: refused, nothing read.
+    let (s, _) = send(
+        String::new(),
+        vec![("what", "needs".into())],
+        Some(("needs.csv", csv.as_bytes().to_vec())),
+    )
+    .await;
+    assert_eq!(s, 400);
+    // A file with a bad row: nothing imported, the row named on the page.
+    let (s, html) = send(
+        q.clone(),
+        vec![("what", "needs".into())],
+        Some(("needs.csv", csv.as_bytes().to_vec())),
+    )
+    .await;
+    assert_eq!(s, 422, "{html}");
+    assert!(html.contains("id=\"row-3-wanted_to\""), "{html}");
+    assert!(html.contains("第 3 行") || html.contains("Row 3"));
+    assert!(html.contains("结束日期早于开始日期") || html.contains("before the start"));
+    let (_, v) = get_json(&coord, app.url("/api/v1/missions/needs")).await;
+    assert!(!topics(v).iter().any(|t| t.starts_with("页面导入")));
+    // Asked to skip bad rows: the two good rows go in.
+    let (s, html) = send(
+        q.clone(),
+        vec![("what", "needs".into()), ("skip_bad", "1".into())],
+        Some(("needs.csv", csv.as_bytes().to_vec())),
+    )
+    .await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("id=\"import-outcome\""));
+    let (_, v) = get_json(&coord, app.url("/api/v1/missions/needs")).await;
+    let mut got: Vec<String> = topics(v)
+        .into_iter()
+        .filter(|t| t.starts_with("页面导入"))
+        .collect();
+    got.sort();
+    assert_eq!(got, vec!["页面导入卒中护理", "页面导入肌电图"]);
+    // No file: said plainly.
+    let (s, html) = send(q.clone(), vec![("what", "needs".into())], None).await;
+    assert_eq!(s, 400);
+    assert!(html.contains("CSV"));
+
+    // A day log as XLSX for the Hami mission; a day outside its dates refused with its row.
+    let log_url = app.url("/api/v1/missions/missions/demo-mission-hami-2023/activities");
+    let (_, before) = get_json(&coord, log_url.clone()).await;
+    let n0 = before["activities"].as_array().unwrap().len();
+    let xlsx = |rows: Vec<Vec<String>>| {
+        tianshan_platform::tabular::to_xlsx(
+            "log",
+            &["day", "kind", "topic", "count", "people"],
+            &rows,
+        )
+        .unwrap()
+    };
+    let row = |d: &str, topic: &str| {
+        vec![
+            d.to_string(),
+            "lecture".to_string(),
+            topic.to_string(),
+            "45".to_string(),
+            "郭纪锋".to_string(),
+        ]
+    };
+    let bad = xlsx(vec![
+        row("2023-12-05", "卒中中心建设"),
+        row("2024-01-20", "帕金森病随访"),
+    ]);
+    let (s, html) = send(
+        q.clone(),
+        vec![
+            ("what", "log".into()),
+            ("mission_id", "demo-mission-hami-2023".into()),
+        ],
+        Some(("log.xlsx", bad.clone())),
+    )
+    .await;
+    assert_eq!(s, 422, "{html}");
+    assert!(html.contains("id=\"row-3-day\""), "{html}");
+    let (_, mid) = get_json(&coord, log_url.clone()).await;
+    assert_eq!(mid["activities"].as_array().unwrap().len(), n0);
+    let (s, html) = send(
+        q.clone(),
+        vec![
+            ("what", "log".into()),
+            ("mission_id", "demo-mission-hami-2023".into()),
+            ("skip_bad", "1".into()),
+        ],
+        Some(("log.xlsx", bad)),
+    )
+    .await;
+    assert_eq!(s, 200, "{html}");
+    let (_, after) = get_json(&coord, log_url.clone()).await;
+    let acts = after["activities"].as_array().unwrap();
+    assert_eq!(acts.len(), n0 + 1);
+    assert!(acts
+        .iter()
+        .any(|a| a["topic"] == "卒中中心建设" && a["count"] == 45));
+    // Out of scope mission: 404; a nurse may not import at all.
+    let (s, _) = {
+        let d = app.browser("doctor").await;
+        let html = d.get("/missions/import").await.text().await.unwrap();
+        let start = html.find(marker).map(|i| i + marker.len());
+        let token = start
+            .map(|i| html[i..].split('"').next().unwrap().to_string())
+            .unwrap_or_default();
+        let (ct, body) = multipart(
+            &[("what", "log"), ("mission_id", "demo-mission-hami-2023")],
+            Some(("log.csv", b"day,kind\n2023-12-05,clinic\n")),
+        );
+        let r = d
+            .client
+            .post(format!("{}/missions/import?_csrf={token}", d.base))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), ())
+    };
+    assert_eq!(
+        s, 404,
+        "the Hami mission is outside the Kashgar doctor's area"
+    );
+    assert_eq!(
+        app.browser("nurse")
+            .await
+            .get("/missions/import")
+            .await
+            .status(),
+        403
+    );
+}
+both!(import_from_the_page);
+
+/// The handover page of a departing aid professional, built from the records, in scope only.
+async fn handover_of_departing_staff(app: &TestApp) {
+    let doctor = app.api("doctor").await;
+    let url = app.url("/api/v1/missions/staff/demo-staff-xiao/handover");
+    let (s, h) = get_json(&doctor, url.clone()).await;
+    assert_eq!(s, 200, "{h}");
+    assert_eq!(h["staff"]["full_name"], "肖非");
+    let missions: Vec<&str> = h["missions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(missions, vec!["demo-mission-kashgar-hsct-2024"]);
+    assert_eq!(
+        h["techniques"][0]["technique"]["id"],
+        "demo-tech-kashgar-hsct"
+    );
+    assert_eq!(
+        h["techniques"][0]["signed"],
+        json!(["assisted", "supervised"]),
+        "黄宇贤 signed independent, not 肖非"
+    );
+    assert_eq!(h["techniques"].as_array().unwrap().len(), 1);
+    // 黄宇贤 signed the last step.
+    let (_, h2) = get_json(
+        &doctor,
+        app.url("/api/v1/missions/staff/demo-staff-huang/handover"),
+    )
+    .await;
+    assert_eq!(h2["techniques"][0]["signed"], json!(["independent"]));
+    // The doctor on the roster: the request he filed to the home department is his legacy too.
+    let coord = app.api("coordinator").await;
+    let (s, staff) = post_json(
+        &coord,
+        app.url("/api/v1/missions/staff"),
+        json!({"full_name": "阿里木·吐尔逊", "batch": "第十一批", "specialty": "血液内科",
+            "home_code": "RH-GD-GDPH-HEM", "post_code": "653100-H01-HEM",
+            "arrived_on": "2025-02-01", "leaves_on": day(app, 30)}),
+    )
+    .await;
+    assert_eq!(s, 201, "{staff}");
+    let sid = staff["id"].as_str().unwrap().to_string();
+    let (s, h3) = get_json(
+        &doctor,
+        app.url(&format!("/api/v1/missions/staff/{sid}/handover")),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(h3["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["subject"] == "移植后急性GVHD分级处理流程"));
+    assert!(h3["missions"].as_array().unwrap().is_empty());
+    // Out of scope: 404; without the permission: 403.
+    let (s, _) = get_json(&app.api("official").await, url.clone()).await;
+    assert_eq!(s, 404);
+    let (s, _) = get_json(&app.api("nurse").await, url.clone()).await;
+    assert_eq!(s, 403);
+    assert!(audit_actions(app, "AidStaff")
+        .await
+        .iter()
+        .any(|(u, a, e)| u == "doctor" && a == "read" && e == "demo-staff-xiao"));
+    // The page, linked from the roster.
+    let b = app.browser("doctor").await;
+    let roster = b.get("/missions/staff").await.text().await.unwrap();
+    assert!(roster.contains("/missions/staff/demo-staff-xiao/handover"));
+    let html = b
+        .get("/missions/staff/demo-staff-xiao/handover")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("肖非") && html.contains("/missions/techniques/demo-tech-kashgar-hsct"));
+    assert!(html.contains("/missions/m/demo-mission-kashgar-hsct-2024/report"));
+    let r = app
+        .browser("official")
+        .await
+        .get("/missions/staff/demo-staff-xiao/handover")
+        .await;
+    assert_eq!(r.status(), 404);
+}
+both!(handover_of_departing_staff);
