@@ -939,7 +939,16 @@ mod browser {
         let (p1, p2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let nurse = phone(&driver, p1.path()).await;
         let expert = phone(&driver, p2.path()).await;
-        let run = tokio::spawn(scenario(nurse.clone(), expert.clone(), app.base.clone())).await;
+        // The township clinician's image: a real PNG made here, chosen from disk.
+        let png = p1.path().join("ecg-lead-ii.png");
+        std::fs::write(&png, super::png_image()).unwrap();
+        let run = tokio::spawn(scenario(
+            nurse.clone(),
+            expert.clone(),
+            app.base.clone(),
+            png.to_string_lossy().into_owned(),
+        ))
+        .await;
         if run.is_err() {
             for (c, name) in [
                 (&nurse, "consult-failure-nurse.png"),
@@ -956,9 +965,20 @@ mod browser {
         if let Err(e) = run {
             std::panic::resume_unwind(e.into_panic());
         }
+        // The expert's opening of the image is in the audit log, with the patient.
+        let f = tianshan_platform::audit::Filter {
+            patient_id: Some(super::NURSE_PATIENT.to_string()),
+            ..Default::default()
+        };
+        let entries = tianshan_platform::audit::list(&app.db, &f, 200)
+            .await
+            .unwrap();
+        assert!(entries.iter().any(|x| x.username == "expert"
+            && x.action == "read"
+            && x.entity_type == "ConsultAttachment"));
     }
 
-    async fn scenario(n: Client, e: Client, base: String) {
+    async fn scenario(n: Client, e: Client, base: String, png: String) {
         sign_in(&n, &base, "nurse").await;
         n.goto(&format!("{base}/consult/new?q=zs")).await.unwrap();
         wait_for(&n, "#case-form", "the case form").await;
@@ -992,6 +1012,7 @@ mod browser {
             .send_keys("是否为心力衰竭？需要上转吗？")
             .await
             .unwrap();
+        find(&n, "#file").await.send_keys(&png).await.unwrap();
         fits(&n, "the case form").await;
         shot(&n, "consult-1-form-390.png").await;
         find(&n, "#file-case").await.click().await.unwrap();
@@ -1008,6 +1029,28 @@ mod browser {
         fits(&e, "the expert's inbox").await;
         shot(&e, "consult-3-inbox-390.png").await;
         e.goto(case_url.as_str()).await.unwrap();
+        let files = wait_for(&e, "#attachments", "the attachment listed").await;
+        assert!(files.text().await.unwrap().contains("ecg-lead-ii.png"));
+        let href = find(&e, "#attachments a")
+            .await
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+        let opened = e
+            .execute(
+                "return fetch(arguments[0]).then(function (r) { \
+                 return r.arrayBuffer().then(function (b) { \
+                 return r.status + ' ' + r.headers.get('content-type') + ' ' + b.byteLength; }); });",
+                vec![json!(href)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            opened.as_str().unwrap(),
+            format!("200 image/png {}", super::png_image().len()),
+            "the expert opens the image"
+        );
         wait_for(&e, "#accept", "the accept button")
             .await
             .click()
