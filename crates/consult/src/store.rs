@@ -1,7 +1,7 @@
 //! The consultation module's SQL: cases, their thread and declines, targets, pairings,
 //! referrals. Every change of state is a conditional UPDATE on the state it expects, so two
 //! people (or two server processes) never take the same step twice.
-use tianshan_platform::db::{Db, Tx};
+use tianshan_platform::db::{Backend, Db, Tx};
 use tianshan_platform::scope::Scope;
 use tianshan_platform::{tx_exec, with_db, with_tx, AppError};
 
@@ -143,8 +143,15 @@ pub async fn open_cases(db: &Db, side: Side<'_>, limit: i64) -> Result<Vec<CaseR
         Side::Requester(s) => ("from_path", s),
     };
     let (lo, hi) = scope.path_range();
+    // SQLite's planner prefers the path range and sorts every open case of the scope; walking
+    // the partial index in clock order stops at the limit (1 ms instead of 100-300 ms at
+    // 100,000 cases). PostgreSQL chooses it from its statistics.
+    let hint = match db.backend() {
+        Backend::Sqlite => " INDEXED BY consult_cases_open_due",
+        Backend::Postgres => "",
+    };
     let sql = format!(
-        "SELECT {CASE_COLS} FROM consult_cases WHERE {col} >= $1 AND {col} < $2 AND status IN {OPEN} \
+        "SELECT {CASE_COLS} FROM consult_cases{hint} WHERE {col} >= $1 AND {col} < $2 AND status IN {OPEN} \
          ORDER BY due_at, id LIMIT $3"
     );
     Ok(with_db!(db, pool => sqlx::query_as::<_, CaseRow>(&sql)
