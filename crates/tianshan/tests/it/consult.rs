@@ -1266,13 +1266,12 @@ pub fn png_image() -> Vec<u8> {
         out.extend_from_slice(&crc32(&body).to_be_bytes());
     }
     let (w, h) = (8u32, 8u32);
-    let mut raw = Vec::new();
-    for _ in 0..h {
-        raw.push(0u8);
-        for _ in 0..w {
-            raw.extend_from_slice(&[0xf0, 0x80, 0x20]);
-        }
+    // Each row: filter byte 0, then w orange pixels.
+    let mut row = vec![0u8];
+    for _ in 0..w {
+        row.extend_from_slice(&[0xf0, 0x80, 0x20]);
     }
+    let raw: Vec<u8> = (0..h).flat_map(|_| row.clone()).collect();
     let (mut a, mut b) = (1u32, 0u32);
     for &x in &raw {
         a = (a + u32::from(x)) % 65521;
