@@ -13,6 +13,25 @@ use crate::store::{self, AttachmentMeta};
 
 pub const ENTITY: &str = "ConsultAttachment";
 
+/// The refusal of a file that is too large.
+pub fn too_big() -> AppError {
+    AppError::invalid(
+        "file",
+        Msg::new("consult.err.too_big").arg("max", (MAX_ATTACHMENT / 1024 / 1024).to_string()),
+    )
+}
+
+/// A file's type, read from its content, or the 422 refusal (empty, too large, another type).
+pub fn check(bytes: &[u8]) -> Result<&'static str, AppError> {
+    if bytes.is_empty() {
+        return Err(AppError::invalid("file", Msg::new("consult.err.required")));
+    }
+    if bytes.len() > MAX_ATTACHMENT {
+        return Err(too_big());
+    }
+    sniff(bytes).ok_or_else(|| AppError::invalid("file", Msg::new("consult.err.file_type")))
+}
+
 /// Add a file to a case the caller is on a side of (requester or target).
 pub async fn attach(
     st: &Platform,
@@ -26,18 +45,7 @@ pub async fn attach(
     if !(s.requester || s.target) || r.status == "acknowledged" {
         return Err(AppError::Conflict(Msg::new("consult.err.step")));
     }
-    if bytes.is_empty() {
-        return Err(AppError::invalid("file", Msg::new("consult.err.required")));
-    }
-    if bytes.len() > MAX_ATTACHMENT {
-        return Err(AppError::invalid(
-            "file",
-            Msg::new("consult.err.too_big").arg("max", (MAX_ATTACHMENT / 1024 / 1024).to_string()),
-        ));
-    }
-    let Some(content_type) = sniff(bytes) else {
-        return Err(AppError::invalid("file", Msg::new("consult.err.file_type")));
-    };
+    let content_type = check(bytes)?;
     let name: String = name
         .chars()
         .filter(|c| !c.is_control() && !matches!(c, '/' | '\\' | '"'))

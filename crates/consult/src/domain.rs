@@ -85,7 +85,7 @@ pub struct Sides {
     pub requester: bool,
     /// The target department, expert or partner.
     pub target: bool,
-    /// A programme coordinator over the requesting side.
+    /// A programme coordinator above the requesting or the receiving side.
     pub coordinator: bool,
     /// The expert who accepted it.
     pub assignee: bool,

@@ -126,7 +126,7 @@ impl FhirType for CaseType {
         vec!["read", "search-type"]
     }
     fn documentation(&self) -> Option<&'static str> {
-        Some("Tele-consultation cases (read-only here; filed and moved through /api/v1/consult). Visible to the requesting side, the target side and coordinators over the requesting side; a case sent abroad without PIPL consent names no patient.")
+        Some("Tele-consultation cases (read-only here; filed and moved through /api/v1/consult). Visible to the requesting side, the target side and coordinators above either side; a case sent abroad without PIPL consent names no patient.")
     }
     fn prepare_create<'a>(
         &'a self,

@@ -1,8 +1,8 @@
 //! Consultation cases: file, route, accept, decline, ask for information, answer, acknowledge,
 //! talk in the thread; inboxes, measures and the export. Who may see a case: the requesting
 //! side (clinicians whose subtree holds the requesting facility), the target side (the
-//! department, expert or partner it is addressed to) and coordinators over the requesting
-//! side; anyone else is answered NotFound (and the refusal audited).
+//! department, expert or partner it is addressed to) and coordinators above either side;
+//! anyone else is answered NotFound (and the refusal audited).
 use serde::{Deserialize, Serialize};
 use tianshan_platform::audit::{Action, ActionDef, Event};
 use tianshan_platform::auth::Principal;
@@ -155,7 +155,10 @@ pub(crate) fn sides(who: &Principal, r: &CaseRow) -> Sides {
             && s.covers(&r.from_path)
             && (who.can(perms::REQUEST) || who.can(perms::COORDINATE)),
         target: who.can(perms::ANSWER) && !r.target_path.is_empty() && s.covers(&r.target_path),
-        coordinator: who.can(perms::COORDINATE) && s.subtree && s.covers(&r.from_path),
+        // Coordinators above either side: the requesting one or the one it is addressed to.
+        coordinator: who.can(perms::COORDINATE)
+            && s.subtree
+            && (s.covers(&r.from_path) || (!r.target_path.is_empty() && s.covers(&r.target_path))),
         assignee: !r.assignee.is_empty() && r.assignee == who.username,
     }
 }
@@ -183,7 +186,9 @@ pub(crate) fn view(
     }
     let status = status_of(&r)?;
     let now = st.clock.now();
-    let identified = !(r.deidentified == 1 && !s.requester && !s.coordinator);
+    // A de-identified case shows its patient only on the requesting side (which includes
+    // coordinators above it), never to a coordinator above the receiving side only.
+    let identified = r.deidentified != 1 || s.requester;
     let age = r
         .p_birth_date
         .as_deref()
@@ -809,6 +814,17 @@ pub async fn inbox(st: &Platform, who: &Principal) -> Result<Inbox, AppError> {
             }
         }
     }
+    if coord && who.scope.subtree {
+        // A coordinator above the receiving side sees what is addressed into the scope too.
+        for r in store::open_cases(&st.db, store::Side::Target(&who.scope), LIST_LIMIT).await? {
+            if who.scope.covers(&r.from_path) {
+                continue; // listed with the requesting side below
+            }
+            if let Some(v) = view(st, who, r)? {
+                inbox.coordinator.push(v);
+            }
+        }
+    }
     if (req || coord) && who.scope.subtree {
         for r in store::open_cases(&st.db, store::Side::Requester(&who.scope), LIST_LIMIT).await? {
             let mine = r.requested_by == who.user_id;
@@ -825,6 +841,9 @@ pub async fn inbox(st: &Platform, who: &Principal) -> Result<Inbox, AppError> {
             }
         }
     }
+    inbox
+        .coordinator
+        .sort_by(|a, b| (&a.due_at, &a.id).cmp(&(&b.due_at, &b.id)));
     for v in inbox
         .to_accept
         .iter()

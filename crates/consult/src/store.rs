@@ -1,7 +1,7 @@
 //! The consultation module's SQL: cases, their thread and declines, targets, pairings,
 //! referrals. Every change of state is a conditional UPDATE on the state it expects, so two
 //! people (or two server processes) never take the same step twice.
-use tianshan_platform::db::{Db, Tx};
+use tianshan_platform::db::{Backend, Db, Tx};
 use tianshan_platform::scope::Scope;
 use tianshan_platform::{tx_exec, with_db, with_tx, AppError};
 
@@ -138,13 +138,33 @@ const OPEN: &str = "('filed', 'accepted', 'info_requested', 'answered')";
 
 /// Open cases on one side of the scope, the earliest clock first.
 pub async fn open_cases(db: &Db, side: Side<'_>, limit: i64) -> Result<Vec<CaseRow>, AppError> {
-    let (col, scope) = match side {
-        Side::Target(s) => ("target_path", s),
-        Side::Requester(s) => ("from_path", s),
+    let (col, path_index, scope) = match side {
+        Side::Target(s) => ("target_path", "consult_cases_target", s),
+        Side::Requester(s) => ("from_path", "consult_cases_from", s),
     };
     let (lo, hi) = scope.path_range();
+    // Without statistics SQLite walks every open case through (status, due_at) and sorts them,
+    // whatever the scope. So it is told: a scope with many open cases (an index-only count
+    // on the path index) walks the partial index in clock order and stops at the limit; a
+    // scope with few reads them through the path index. PostgreSQL chooses from its statistics.
+    let hint = match db.backend() {
+        Backend::Sqlite => {
+            let count = format!(
+                "SELECT COUNT(*) FROM consult_cases INDEXED BY {path_index} \
+                 WHERE {col} >= $1 AND {col} < $2 AND status IN {OPEN}"
+            );
+            let n: i64 = with_db!(db, pool => sqlx::query_scalar::<_, i64>(&count)
+                .bind(&lo).bind(&hi).fetch_one(pool).await)?;
+            if n > 2_000 {
+                " INDEXED BY consult_cases_open_due".to_string()
+            } else {
+                format!(" INDEXED BY {path_index}")
+            }
+        }
+        Backend::Postgres => String::new(),
+    };
     let sql = format!(
-        "SELECT {CASE_COLS} FROM consult_cases WHERE {col} >= $1 AND {col} < $2 AND status IN {OPEN} \
+        "SELECT {CASE_COLS} FROM consult_cases{hint} WHERE {col} >= $1 AND {col} < $2 AND status IN {OPEN} \
          ORDER BY due_at, id LIMIT $3"
     );
     Ok(with_db!(db, pool => sqlx::query_as::<_, CaseRow>(&sql)

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -12,10 +12,11 @@ use serde::Deserialize;
 use tianshan_platform::auth::Principal;
 use tianshan_platform::i18n::Catalog;
 use tianshan_platform::web::{render, PageCtx, Shell};
-use tianshan_platform::{AppError, FieldError, Platform};
+use tianshan_platform::{AppError, FieldError, Msg, Platform};
 use tianshan_registry::facade;
 
-use crate::domain::{CaseInput, Kind, TargetKind, Urgency};
+use crate::attachments;
+use crate::domain::{CaseInput, Kind, TargetKind, Urgency, MAX_ATTACHMENT};
 use crate::referrals::{self, ReferralInput, ReferralStep, ReferralView};
 use crate::service::{self, perms, CaseView, StepInput};
 use crate::store::MessageRow;
@@ -33,7 +34,86 @@ pub fn routes() -> Router<Platform> {
         .route("/consult/referrals/{id}/steps", post(referral_step))
         .route("/consult/{id}", get(case_page))
         .route("/consult/{id}/steps", post(case_step))
+        .route("/consult/{id}/attachments", post(upload_attachment))
         .route("/consult/{id}/attachments/{attachment}", get(attachment))
+        // An upload may carry a file at the limit and the case form's text; larger bodies
+        // stop reading with the "too large" message.
+        .layer(DefaultBodyLimit::max(MAX_ATTACHMENT + 1024 * 1024))
+}
+
+/// A page upload (`multipart/form-data`): its text fields and the file of the `file` field.
+#[derive(Default)]
+struct Upload {
+    fields: Vec<(String, String)>,
+    file: Option<(String, Vec<u8>)>,
+    too_big: bool,
+}
+
+fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+fn unreadable() -> AppError {
+    AppError::BadRequest(Msg::new("consult.err.upload"))
+}
+
+/// Read an upload; a file over the limit is read to its end (so the browser gets the page,
+/// not a broken connection) but not kept.
+async fn read_upload(st: &Platform, req: Request) -> Result<Upload, AppError> {
+    let mut mp = Multipart::from_request(req, st)
+        .await
+        .map_err(|_| unreadable())?;
+    let mut up = Upload::default();
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            attachments::too_big()
+        } else {
+            unreadable()
+        }
+    };
+    while let Some(mut field) = mp.next_field().await.map_err(too_large)? {
+        let name = field.name().unwrap_or("").to_string();
+        match field.file_name().map(str::to_string) {
+            Some(file_name) => {
+                let mut data = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(too_large)? {
+                    if data.len() + chunk.len() > MAX_ATTACHMENT {
+                        up.too_big = true;
+                        data.clear();
+                    } else if !up.too_big {
+                        data.extend_from_slice(&chunk);
+                    }
+                }
+                // A form sent without a chosen file carries an empty, nameless part.
+                if name == "file" && !(file_name.is_empty() && data.is_empty()) {
+                    up.file = Some((file_name, data));
+                }
+            }
+            None => {
+                let text = field.text().await.map_err(too_large)?;
+                up.fields.push((name, text));
+            }
+        }
+    }
+    Ok(up)
+}
+
+/// The checks of an uploaded file, before anything is written.
+fn checked_file(up: &Upload) -> Result<(), AppError> {
+    if up.too_big {
+        return Err(attachments::too_big());
+    }
+    match &up.file {
+        Some((_, bytes)) => attachments::check(bytes).map(|_| ()),
+        None => Ok(()),
+    }
 }
 
 /// A case in a list, labelled in the reader's language.
@@ -308,11 +388,71 @@ async fn file_case(
     State(st): State<Platform>,
     ctx: PageCtx,
     who: Principal,
-    Form(f): Form<CaseInput>,
+    req: Request,
 ) -> Result<Response, AppError> {
+    who.require(perms::REQUEST)?;
+    // The form is a file upload (the case with its first attachment); a plain form still works.
+    let up = if is_multipart(&req) {
+        read_upload(&st, req).await?
+    } else {
+        let Form(fields) = Form::<Vec<(String, String)>>::from_request(req, &st)
+            .await
+            .map_err(|_| AppError::BadRequest(Msg::new("error.bad_request")))?;
+        Upload {
+            fields,
+            ..Default::default()
+        }
+    };
+    let encoded = serde_urlencoded::to_string(&up.fields).map_err(|_| unreadable())?;
+    let f: CaseInput = serde_urlencoded::from_str(&encoded)
+        .map_err(|_| AppError::BadRequest(Msg::new("error.bad_request")))?;
+    if let Err(AppError::Invalid(errs)) = checked_file(&up) {
+        return form_page(&st, ctx, &who, f, String::new(), &errs).await;
+    }
     match service::file(&st, &who, &f).await {
-        Ok(v) => Ok(Redirect::to(&format!("/consult/{}", v.id)).into_response()),
+        Ok(v) => {
+            if let Some((name, bytes)) = &up.file {
+                attachments::attach(&st, &who, &v.id, name, bytes).await?;
+            }
+            Ok(Redirect::to(&format!("/consult/{}", v.id)).into_response())
+        }
         Err(AppError::Invalid(errs)) => form_page(&st, ctx, &who, f, String::new(), &errs).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// A file added from the case page; a refusal is shown on the page (4xx), nothing written.
+async fn upload_attachment(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, AppError> {
+    let up = read_upload(&st, req).await?;
+    let done = match checked_file(&up) {
+        Err(e) => Err(e),
+        Ok(()) => match &up.file {
+            Some((name, bytes)) => attachments::attach(&st, &who, &id, name, bytes)
+                .await
+                .map(|_| ()),
+            None => Err(AppError::invalid("file", Msg::new("consult.err.required"))),
+        },
+    };
+    match done {
+        Ok(()) => Ok(Redirect::to(&format!("/consult/{id}")).into_response()),
+        Err(AppError::Invalid(errs)) => {
+            let msg = errs
+                .iter()
+                .map(|e| ctx.t.msg(&e.msg))
+                .collect::<Vec<_>>()
+                .join(" ");
+            show_case(&st, ctx, &who, &id, msg).await
+        }
+        Err(AppError::Conflict(m)) => {
+            let msg = ctx.t.msg(&m);
+            show_case(&st, ctx, &who, &id, msg).await
+        }
         Err(e) => Err(e),
     }
 }
@@ -335,6 +475,7 @@ struct CasePage {
     thread: Vec<MessageLine>,
     attachments: Vec<crate::store::AttachmentMeta>,
     can: Vec<&'static str>,
+    can_attach: bool,
     error: String,
 }
 
@@ -383,6 +524,7 @@ async fn show_case(
     let failed = !error.is_empty();
     let page = CasePage {
         can: d.case.actions.iter().map(|s| s.as_str()).collect(),
+        can_attach: d.case.side != "coordinator" && d.case.status.as_str() != "acknowledged",
         c: d.case,
         attachments: d.attachments,
         line,

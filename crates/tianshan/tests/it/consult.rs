@@ -939,7 +939,16 @@ mod browser {
         let (p1, p2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let nurse = phone(&driver, p1.path()).await;
         let expert = phone(&driver, p2.path()).await;
-        let run = tokio::spawn(scenario(nurse.clone(), expert.clone(), app.base.clone())).await;
+        // The township clinician's image: a real PNG made here, chosen from disk.
+        let png = p1.path().join("ecg-lead-ii.png");
+        std::fs::write(&png, super::png_image()).unwrap();
+        let run = tokio::spawn(scenario(
+            nurse.clone(),
+            expert.clone(),
+            app.base.clone(),
+            png.to_string_lossy().into_owned(),
+        ))
+        .await;
         if run.is_err() {
             for (c, name) in [
                 (&nurse, "consult-failure-nurse.png"),
@@ -956,9 +965,20 @@ mod browser {
         if let Err(e) = run {
             std::panic::resume_unwind(e.into_panic());
         }
+        // The expert's opening of the image is in the audit log, with the patient.
+        let f = tianshan_platform::audit::Filter {
+            patient_id: Some(super::NURSE_PATIENT.to_string()),
+            ..Default::default()
+        };
+        let entries = tianshan_platform::audit::list(&app.db, &f, 200)
+            .await
+            .unwrap();
+        assert!(entries.iter().any(|x| x.username == "expert"
+            && x.action == "read"
+            && x.entity_type == "ConsultAttachment"));
     }
 
-    async fn scenario(n: Client, e: Client, base: String) {
+    async fn scenario(n: Client, e: Client, base: String, png: String) {
         sign_in(&n, &base, "nurse").await;
         n.goto(&format!("{base}/consult/new?q=zs")).await.unwrap();
         wait_for(&n, "#case-form", "the case form").await;
@@ -992,6 +1012,7 @@ mod browser {
             .send_keys("是否为心力衰竭？需要上转吗？")
             .await
             .unwrap();
+        find(&n, "#file").await.send_keys(&png).await.unwrap();
         fits(&n, "the case form").await;
         shot(&n, "consult-1-form-390.png").await;
         find(&n, "#file-case").await.click().await.unwrap();
@@ -1008,6 +1029,28 @@ mod browser {
         fits(&e, "the expert's inbox").await;
         shot(&e, "consult-3-inbox-390.png").await;
         e.goto(case_url.as_str()).await.unwrap();
+        let files = wait_for(&e, "#attachments", "the attachment listed").await;
+        assert!(files.text().await.unwrap().contains("ecg-lead-ii.png"));
+        let href = find(&e, "#attachments a")
+            .await
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+        let opened = e
+            .execute(
+                "return fetch(arguments[0]).then(function (r) { \
+                 return r.arrayBuffer().then(function (b) { \
+                 return r.status + ' ' + r.headers.get('content-type') + ' ' + b.byteLength; }); });",
+                vec![json!(href)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            opened.as_str().unwrap(),
+            format!("200 image/png {}", super::png_image().len()),
+            "the expert opens the image"
+        );
         wait_for(&e, "#accept", "the accept button")
             .await
             .click()
@@ -1198,3 +1241,357 @@ async fn pairings_import_all_or_nothing(app: &TestApp) {
     assert_eq!(r.status(), 403);
 }
 both!(pairings_import_all_or_nothing);
+
+/// A real 8×8 PNG (an orange square), built here: stored deflate, CRC-32 and Adler-32.
+pub fn png_image() -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for &b in bytes {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 == 1 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    let (w, h) = (8u32, 8u32);
+    // Each row: filter byte 0, then w orange pixels.
+    let mut row = vec![0u8];
+    for _ in 0..w {
+        row.extend_from_slice(&[0xf0, 0x80, 0x20]);
+    }
+    let raw: Vec<u8> = (0..h).flat_map(|_| row.clone()).collect();
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + u32::from(x)) % 65521;
+        b = (b + a) % 65521;
+    }
+    let len = raw.len() as u16;
+    let mut z = vec![0x78, 0x01, 0x01];
+    z.extend_from_slice(&len.to_le_bytes());
+    z.extend_from_slice(&(!len).to_le_bytes());
+    z.extend_from_slice(&raw);
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &z);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+/// A `multipart/form-data` body as a browser sends it: text fields, then an optional file.
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "----tianshan-consult-7d1f";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_multipart(
+    b: &crate::helpers::Browser,
+    path: &str,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &[u8])>,
+) -> reqwest::Response {
+    let (ct, body) = multipart(fields, file);
+    b.client
+        .post(format!("{}{}", b.base, path))
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn my_open_cases(app: &TestApp) -> usize {
+    let (_, v) = get_json(&app.api("nurse").await, app.url("/api/v1/consult/cases")).await;
+    v.to_string().matches("\"complaint\"").count()
+}
+
+/// Page uploads: the case form files a case WITH its image in one multipart POST (the CSRF
+/// token in the action's query); without the token, or with another session's, 400 and
+/// nothing written; wrong types and oversized files are refused 422 with the translated
+/// message on the page, nothing written; the other side opens the file (audited).
+async fn page_uploads_need_the_token_and_are_checked(app: &TestApp) {
+    let b = app.browser("nurse").await;
+    let token = b.csrf().await;
+    let other = app.browser("doctor").await.csrf().await;
+    assert_ne!(token, other);
+    let png = png_image();
+    let fields = [
+        ("patient_id", NURSE_PATIENT),
+        ("kind", "reading"),
+        ("urgency", "urgent"),
+        ("target_kind", "department"),
+        ("target_code", "RH-BJ-PUMCH-CAR"),
+        ("complaint", "心电图异常，ST段压低"),
+        ("question", "请判读心电图，是否心肌缺血？"),
+    ];
+    let before = my_open_cases(app).await;
+    for path in [
+        "/consult".to_string(),
+        format!("/consult?_csrf={other}"),
+        "/consult?_csrf=".to_string(),
+    ] {
+        let r = post_multipart(&b, &path, &fields, Some(("ecg.png", &png))).await;
+        assert_eq!(r.status(), 400, "{path}");
+    }
+    assert_eq!(
+        my_open_cases(app).await,
+        before,
+        "refused uploads filed nothing"
+    );
+    // A program renamed .png: the form comes back 422 with the message, nothing filed.
+    let r = post_multipart(
+        &b,
+        &format!("/consult?_csrf={token}"),
+        &fields,
+        Some(("ecg.png", b"MZ\x90\x00this is a program")),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("仅接受 JPEG/PNG 图像、PDF 报告和 DICOM 文件"),
+        "{page}"
+    );
+    assert!(
+        page.contains("心电图异常，ST段压低"),
+        "the typed text is kept"
+    );
+    assert_eq!(my_open_cases(app).await, before);
+    // Filed with its image.
+    let r = post_multipart(
+        &b,
+        &format!("/consult?_csrf={token}"),
+        &fields,
+        Some(("ecg.png", &png)),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let id = loc.trim_start_matches("/consult/").to_string();
+    assert_eq!(my_open_cases(app).await, before + 1);
+    let (_, d) = case(app, "expert", &id).await;
+    assert_eq!(d["attachments"].as_array().unwrap().len(), 1);
+    assert_eq!(d["attachments"][0]["name"], "ecg.png");
+    assert_eq!(d["attachments"][0]["content_type"], "image/png");
+    assert_eq!(d["attachments"][0]["size"], png.len());
+    // The case page's upload form: the token in the action's query.
+    let page = b.get(&loc).await.text().await.unwrap();
+    assert!(page.contains(&format!(
+        "action=\"/consult/{id}/attachments?_csrf={token}\""
+    )));
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.extend_from_slice(b"1 0 obj << /Type /Catalog >> endobj\n%%EOF\n");
+    let upload = format!("{loc}/attachments");
+    for path in [upload.clone(), format!("{upload}?_csrf={other}")] {
+        let r = post_multipart(&b, &path, &[], Some(("echo.pdf", &pdf))).await;
+        assert_eq!(r.status(), 400, "{path}");
+    }
+    let mut big = b"%PDF-1.7\n".to_vec();
+    big.resize(4 * 1024 * 1024 + 1, b' ');
+    let with = format!("{upload}?_csrf={token}");
+    let r = post_multipart(&b, &with, &[], Some(("big.pdf", &big))).await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("文件超过 4 MB。"), "{page}");
+    let r = post_multipart(&b, &with, &[], Some(("x.pdf", b"MZ\x90\x00"))).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("id=\"error\""));
+    let r = post_multipart(&b, &with, &[], None).await;
+    assert_eq!(r.status(), 422);
+    let (_, d) = case(app, "expert", &id).await;
+    assert_eq!(
+        d["attachments"].as_array().unwrap().len(),
+        1,
+        "refusals wrote nothing"
+    );
+    // A PDF from the page; the expert opens the image from the page (audited).
+    let r = post_multipart(&b, &with, &[], Some(("echo.pdf", &pdf))).await;
+    assert_eq!(r.status(), 303);
+    let (_, d) = case(app, "expert", &id).await;
+    let names: Vec<&str> = d["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"echo.pdf") && names.contains(&"ecg.png"),
+        "{names:?}"
+    );
+    let aid = d["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "ecg.png")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = app.browser("expert").await;
+    let r = e.get(&format!("{loc}/attachments/{aid}")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+    let f = tianshan_platform::audit::Filter {
+        patient_id: Some(NURSE_PATIENT.to_string()),
+        ..Default::default()
+    };
+    let entries = tianshan_platform::audit::list(&app.db, &f, 200)
+        .await
+        .unwrap();
+    assert!(entries.iter().any(|x| x.username == "expert"
+        && x.action == "read"
+        && x.entity_type == "ConsultAttachment"
+        && x.entity_id == aid));
+    // Someone outside the case cannot add to it (404, nothing written).
+    let p = app.browser("partner").await;
+    let ptoken = p.csrf().await;
+    let r = post_multipart(
+        &p,
+        &format!("{upload}?_csrf={ptoken}"),
+        &[],
+        Some(("echo.pdf", &pdf)),
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    let (_, d) = case(app, "expert", &id).await;
+    assert_eq!(d["attachments"].as_array().unwrap().len(), 2);
+}
+both!(page_uploads_need_the_token_and_are_checked);
+
+/// Coordinators above the receiving side see the case too (pages, API, FHIR, their
+/// overview), audited; a coordinator above neither side still gets 404.
+async fn coordinators_above_either_side(app: &TestApp) {
+    let admin = app.api("admin").await;
+    for (user, scope, name) in [
+        ("coord-pumch", "RH-BJ-PUMCH", "赵医务"),
+        ("coord-gdph", "RH-GD-GDPH", "钱医务"),
+    ] {
+        let r = admin
+            .post(app.url("/api/v1/users"))
+            .json(&json!({"username": user, "password": "coord-pass-2026",
+                "roles": [tianshan_platform::scope::builtin::COORDINATOR],
+                "scope_code": scope, "display_name": name}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{user}");
+    }
+    let mut body = cardiology(NURSE_PATIENT);
+    body["target_kind"] = json!("department");
+    body["target_code"] = json!("RH-BJ-PUMCH-CAR");
+    let (s, c) = file(app, "nurse", body).await;
+    assert_eq!(s, 201, "{c}");
+    let id = c["id"].as_str().unwrap().to_string();
+
+    let (s, d) = case(app, "coord-pumch", &id).await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["case"]["side"], "coordinator");
+    assert_eq!(d["case"]["patient"]["name"], "张三");
+    let (_, inbox) = get_json(
+        &app.api("coord-pumch").await,
+        app.url("/api/v1/consult/cases"),
+    )
+    .await;
+    assert!(inbox["coordinator"].to_string().contains(&id), "{inbox}");
+    let sign_in = |user: &'static str| async move {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let b = crate::helpers::Browser {
+            client,
+            base: app.base.clone(),
+        };
+        let r = b
+            .post_form(
+                "/login",
+                &[
+                    ("username", user),
+                    ("password", "coord-pass-2026"),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303, "sign-in of {user}");
+        b
+    };
+    let pb = sign_in("coord-pumch").await;
+    let page = pb.get(&format!("/consult/{id}")).await;
+    assert_eq!(page.status(), 200);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("是否需要调整降压方案并上转？"));
+    let overview = pb.get("/consult").await.text().await.unwrap();
+    assert!(
+        overview.contains(&id),
+        "the coordinator's overview lists it"
+    );
+    let pumch = app.api("coord-pumch").await;
+    let (s, sr) = get_json(&pumch, app.url(&format!("/fhir/r4/ServiceRequest/{id}"))).await;
+    assert_eq!(s, 200, "{sr}");
+    let (s, t) = get_json(&pumch, app.url(&format!("/fhir/r4/Task/{id}"))).await;
+    assert_eq!(s, 200, "{t}");
+    let (_, bundle) = get_json(&pumch, app.url("/fhir/r4/ServiceRequest")).await;
+    assert!(bundle["entry"].to_string().contains(&id));
+    assert!(crate::helpers::audit_for(app, NURSE_PATIENT)
+        .await
+        .iter()
+        .any(|(u, a, _)| u == "coord-pumch" && a == "read"));
+
+    // Above neither side: 404 everywhere, and the refusal audited.
+    let (s, _) = case(app, "coord-gdph", &id).await;
+    assert_eq!(s, 404);
+    let gd = app.api("coord-gdph").await;
+    let (s, _) = get_json(&gd, app.url(&format!("/fhir/r4/ServiceRequest/{id}"))).await;
+    assert_eq!(s, 404);
+    let (_, bundle) = get_json(&gd, app.url("/fhir/r4/ServiceRequest")).await;
+    assert!(!bundle.to_string().contains(&id));
+    let gb = sign_in("coord-gdph").await;
+    assert_eq!(gb.get(&format!("/consult/{id}")).await.status(), 404);
+    assert!(!gb.get("/consult").await.text().await.unwrap().contains(&id));
+    let (_, inbox) = get_json(&gd, app.url("/api/v1/consult/cases")).await;
+    assert!(!inbox.to_string().contains(&id));
+    assert!(crate::helpers::audit_for(app, NURSE_PATIENT)
+        .await
+        .iter()
+        .any(|(u, a, _)| u == "coord-gdph" && a == "refused"));
+}
+both!(coordinators_above_either_side);
