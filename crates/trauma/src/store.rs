@@ -480,3 +480,11 @@ pub async fn prevention(
         .bind(lo).bind(hi).bind(limit).fetch_all(pool).await)?,
     )
 }
+
+/// The ids of a patient's records, oldest first.
+pub async fn ids_of_patient(db: &Db, patient_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(
+        with_db!(db, pool => sqlx::query_scalar::<_, String>("SELECT id FROM trauma_records WHERE patient_id = $1 ORDER BY first_arrival_at, id")
+            .bind(patient_id).fetch_all(pool).await)?,
+    )
+}
