@@ -30,6 +30,7 @@ pub fn module() -> Module {
         nav: vec![NavItem::new("trauma.nav", "/trauma", Some(perms::READ))],
         pages: web::routes(),
         api: api::routes(),
+        fhir: fhir::types(),
         demo: Some(demo::loader),
         ..Module::new("trauma")
     }

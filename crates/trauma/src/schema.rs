@@ -100,9 +100,22 @@ CREATE TABLE trauma_prevention (
 CREATE INDEX trauma_prevention_path ON trauma_prevention(org_path, held_on);
 "#;
 
+/// The record's first arrival on each of its stays, so the hospital-and-period filter of the
+/// lists and indicators starts from one index (`org_path`, then the period).
+const STAY_PERIOD: &str = r#"
+ALTER TABLE trauma_stays ADD COLUMN record_at TEXT NOT NULL DEFAULT '';
+UPDATE trauma_stays SET record_at = (SELECT r.first_arrival_at FROM trauma_records r WHERE r.id = trauma_stays.record_id);
+CREATE INDEX trauma_stays_period ON trauma_stays(org_path, record_at, record_id);
+"#;
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration::same(500, "trauma records, stays, injuries", RECORDS),
         Migration::same(501, "trauma prevention activities", PREVENTION),
+        Migration::same(
+            502,
+            "trauma stays carry the record's first arrival",
+            STAY_PERIOD,
+        ),
     ]
 }

@@ -934,3 +934,37 @@ pub async fn prevention(
     let (lo, hi) = who.scope.path_range();
     store::prevention(&st.db, &lo, &hi, LIST_LIMIT).await
 }
+
+/// The records a FHIR search names (a patient's, or one by id) that the caller sees; records
+/// outside the scope are left out (their refusal audited), the rest audited as one search.
+pub async fn fhir_records(
+    st: &Platform,
+    who: &Principal,
+    patient: Option<&str>,
+    record: Option<&str>,
+) -> Result<Vec<RecordView>, AppError> {
+    who.require(perms::READ)?;
+    let ids = match (patient, record) {
+        (_, Some(id)) => vec![id.to_string()],
+        (Some(p), None) => store::ids_of_patient(&st.db, p).await?,
+        (None, None) => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for id in ids {
+        match visible(st, who, &id).await {
+            Ok(v) if patient.is_none_or(|p| p == v.record.patient_id) => out.push(v),
+            Ok(_) | Err(AppError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if !out.is_empty() {
+        let ids: Vec<&str> = out.iter().map(|v| v.record.id.as_str()).collect();
+        let detail = format!("trauma fhir {}: {}", out.len(), ids.join(" "));
+        let mut ev = Event::new(Action::SEARCH, ENTITY, "").detail(&detail);
+        if let Some(p) = patient {
+            ev = ev.patient(p);
+        }
+        st.audit(who, ev).await?;
+    }
+    Ok(out)
+}

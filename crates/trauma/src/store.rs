@@ -223,6 +223,7 @@ fn placeholders(n: usize, from: usize) -> String {
 async fn write_children(
     tx: &mut Tx,
     id: &str,
+    record_at: &str,
     stays: &[StayRow],
     injuries: &[InjuryRow],
 ) -> Result<(), AppError> {
@@ -235,9 +236,9 @@ async fn write_children(
         sqlx::query("DELETE FROM trauma_injuries WHERE record_id = $1").bind(id)
     )?;
     for s in stays {
-        tx_exec!(tx, sqlx::query("INSERT INTO trauma_stays (record_id, position, org_code, org_path, arrived_at, departed_at) \
-            VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id).bind(s.position).bind(&s.org_code).bind(&s.org_path).bind(&s.arrived_at).bind(&s.departed_at))?;
+        tx_exec!(tx, sqlx::query("INSERT INTO trauma_stays (record_id, position, org_code, org_path, arrived_at, departed_at, record_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(id).bind(s.position).bind(&s.org_code).bind(&s.org_path).bind(&s.arrived_at).bind(&s.departed_at).bind(record_at))?;
     }
     for i in injuries {
         tx_exec!(tx, sqlx::query("INSERT INTO trauma_injuries (record_id, position, icd10, ais_code, region, severity, source) \
@@ -259,7 +260,7 @@ pub async fn insert(
         placeholders(COLS.len(), 1)
     );
     tx_exec!(tx, bind_record!(sqlx::query(&sql), r))?;
-    write_children(tx, &r.id, stays, injuries).await
+    write_children(tx, &r.id, &r.first_arrival_at, stays, injuries).await
 }
 
 /// Replace a record whose stored version is `version` (the row carries `version + 1`).
@@ -289,7 +290,7 @@ pub async fn replace(
     if n == 0 {
         return Ok(false);
     }
-    write_children(tx, &r.id, stays, injuries).await?;
+    write_children(tx, &r.id, &r.first_arrival_at, stays, injuries).await?;
     Ok(true)
 }
 
@@ -333,8 +334,12 @@ pub struct Filter {
     pub limit: i64,
 }
 
+/// The records with a stay under the organisation and a first arrival in the period start from
+/// the stays' `(org_path, record_at)` index (`record_at` is the record's first arrival, kept on
+/// every stay), so one hospital's month reads that month's stays, not every record.
 fn where_sql(f: &Filter) -> String {
-    let mut w = "EXISTS (SELECT 1 FROM trauma_stays s WHERE s.record_id = r.id AND s.org_path >= $1 AND s.org_path < $2) \
+    let mut w = "r.id IN (SELECT s.record_id FROM trauma_stays s WHERE s.org_path >= $1 AND s.org_path < $2 \
+        AND s.record_at >= $3 AND s.record_at < $4) \
         AND r.first_arrival_at >= $3 AND r.first_arrival_at < $4"
         .to_string();
     match f.review.as_str() {
@@ -421,21 +426,21 @@ pub async fn bench_insert(tx: &mut Tx, rows: &[(RecordRow, Vec<StayRow>)]) -> Re
             }
             q.execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
-        let stays: Vec<(&str, &StayRow)> = chunk
+        let stays: Vec<(&RecordRow, &StayRow)> = chunk
             .iter()
-            .flat_map(|(r, s)| s.iter().map(move |s| (r.id.as_str(), s)))
+            .flat_map(|(r, s)| s.iter().map(move |s| (r, s)))
             .collect();
         let values: Vec<String> = (0..stays.len())
-            .map(|k| format!("({})", placeholders(6, 1 + k * 6)))
+            .map(|k| format!("({})", placeholders(7, 1 + k * 7)))
             .collect();
         let sql = format!(
-            "INSERT INTO trauma_stays (record_id, position, org_code, org_path, arrived_at, departed_at) VALUES {}",
+            "INSERT INTO trauma_stays (record_id, position, org_code, org_path, arrived_at, departed_at, record_at) VALUES {}",
             values.join(", ")
         );
         with_tx!(tx, c => {
             let mut q = sqlx::query(&sql);
-            for (id, s) in &stays {
-                q = q.bind(*id).bind(s.position).bind(&s.org_code).bind(&s.org_path).bind(&s.arrived_at).bind(&s.departed_at);
+            for (r, s) in &stays {
+                q = q.bind(&r.id).bind(s.position).bind(&s.org_code).bind(&s.org_path).bind(&s.arrived_at).bind(&s.departed_at).bind(&r.first_arrival_at);
             }
             q.execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
@@ -478,5 +483,13 @@ pub async fn prevention(
         with_db!(db, pool => sqlx::query_as::<_, PreventionRow>("SELECT id, org_code, org_path, held_on, kind, topic, attendance, created_by, created_at \
         FROM trauma_prevention WHERE org_path >= $1 AND org_path < $2 ORDER BY held_on DESC, id LIMIT $3")
         .bind(lo).bind(hi).bind(limit).fetch_all(pool).await)?,
+    )
+}
+
+/// The ids of a patient's records, oldest first.
+pub async fn ids_of_patient(db: &Db, patient_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(
+        with_db!(db, pool => sqlx::query_scalar::<_, String>("SELECT id FROM trauma_records WHERE patient_id = $1 ORDER BY first_arrival_at, id")
+            .bind(patient_id).fetch_all(pool).await)?,
     )
 }

@@ -130,12 +130,10 @@ async fn transfer_keeps_one_record(app: &TestApp) {
     let of = |t: &str| res.iter().filter(|r| r["resourceType"] == t).count();
     assert_eq!(
         (of("Encounter"), of("Condition"), of("Procedure")),
-        (1, 2, 1)
+        (3, 2, 1),
+        "the record's Encounter and one per stay"
     );
-    let enc = res
-        .iter()
-        .find(|r| r["resourceType"] == "Encounter")
-        .unwrap();
+    let enc = res.iter().find(|r| r["id"] == id.as_str()).unwrap();
     assert_eq!(enc["location"].as_array().unwrap().len(), 2);
     assert_eq!(enc["subject"]["reference"], format!("Patient/{ZHANG_SAN}"));
     let gcs = res
@@ -1028,3 +1026,258 @@ async fn prevention_activities(app: &TestApp) {
     assert_eq!(s, 403);
 }
 both!(prevention_activities);
+
+/// The record through the platform's FHIR REST layer (`/fhir/r4`): read and search of the
+/// Encounter (record and each stay), Conditions, Observations and Procedure, with the values
+/// the registry computed; 404 (and an audited refusal) for another prefecture's official; and
+/// the same searches by a real FHIR client (fhirpy).
+async fn fhir_r4_read_and_search(app: &TestApp) {
+    let (s, rec) = post(
+        app,
+        "nurse",
+        "/api/v1/trauma/records",
+        json!({
+            "patient_id": ZHANG_SAN,
+            "mechanism": "road_traffic",
+            "injured_at": "2018-06-01T09:20",
+            "stays": [{"org_code": NURSE_CLINIC, "arrived_at": "2018-06-01T10:00"}],
+            "gcs_eye": 3, "gcs_verbal": 4, "gcs_motor": 6,
+            "sbp": 85, "rr": 24,
+            "injuries": [{"icd10": "S36.1"}, {"icd10": "S27.0"}]
+        }),
+    )
+    .await;
+    assert_eq!(s, 201, "{rec}");
+    let id = rec["id"].as_str().unwrap().to_string();
+    let (s, rec) = post(
+        app,
+        "nurse",
+        &format!("/api/v1/trauma/records/{id}/transfer"),
+        json!({"version": 1, "org_code": REGIONAL_CENTRE,
+               "departed_at": "2018-06-01T10:30", "arrived_at": "2018-06-01T12:00"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{rec}");
+    let (_, mut rec) = get(app, "doctor", &format!("/api/v1/trauma/records/{id}")).await;
+    rec["operation_at"] = json!("2018-06-01T12:45");
+    let (s, rec) = send(
+        app,
+        "doctor",
+        reqwest::Method::PUT,
+        &format!("/api/v1/trauma/records/{id}"),
+        Some(rec),
+    )
+    .await;
+    assert_eq!(s, 200, "{rec}");
+    let (iss, niss, ps) = (
+        rec["iss"].as_i64().unwrap(),
+        rec["niss"].as_i64().unwrap(),
+        rec["ps_e6"].as_i64().unwrap(),
+    );
+
+    // read
+    let (s, enc) = get(app, "doctor", &format!("/fhir/r4/Encounter/{id}")).await;
+    assert_eq!(s, 200, "{enc}");
+    assert_eq!(enc["resourceType"], "Encounter");
+    assert_eq!(enc["location"].as_array().unwrap().len(), 2);
+    assert_eq!(enc["subject"]["reference"], format!("Patient/{ZHANG_SAN}"));
+    let (s, stay) = get(app, "doctor", &format!("/fhir/r4/Encounter/{id}-stay-2")).await;
+    assert_eq!(s, 200, "{stay}");
+    assert_eq!(stay["partOf"]["reference"], format!("Encounter/{id}"));
+    assert_eq!(
+        stay["serviceProvider"]["identifier"]["value"],
+        REGIONAL_CENTRE
+    );
+    let (s, c) = get(app, "doctor", &format!("/fhir/r4/Condition/{id}-injury-1")).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(
+        c["code"]["coding"][0]["system"],
+        "http://hl7.org/fhir/sid/icd-10"
+    );
+    assert_eq!(c["code"]["coding"][0]["code"], "S36.1");
+    assert!(
+        c["severity"]["coding"][0]["code"]
+            .as_str()
+            .unwrap()
+            .parse::<u8>()
+            .unwrap()
+            >= 1
+    );
+    assert!(!c["bodySite"][0]["coding"][0]["code"]
+        .as_str()
+        .unwrap()
+        .is_empty());
+    let (s, p) = get(app, "doctor", &format!("/fhir/r4/Procedure/{id}-operation")).await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(
+        p["performedDateTime"], "2018-06-01T04:45:00Z",
+        "12:45 China time"
+    );
+    assert_eq!(p["encounter"]["reference"], format!("Encounter/{id}"));
+    // a resource of another type under this id, or an id that is not there: 404
+    let (s, _) = get(app, "doctor", &format!("/fhir/r4/Condition/{id}-operation")).await;
+    assert_eq!(s, 404);
+    let (s, _) = get(app, "doctor", "/fhir/r4/Encounter/no-such-record").await;
+    assert_eq!(s, 404);
+
+    // search by patient and by encounter
+    let (s, b) = get(
+        app,
+        "doctor",
+        &format!("/fhir/r4/Encounter?patient={ZHANG_SAN}"),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let ours: Vec<&str> = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["resource"]["id"].as_str())
+        .filter(|i| i.starts_with(id.as_str()))
+        .collect();
+    assert_eq!(ours.len(), 3, "record and two stays: {b}");
+    let (s, b) = get(
+        app,
+        "doctor",
+        &format!("/fhir/r4/Condition?encounter=Encounter/{id}"),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let codes: Vec<&str> = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["code"]["coding"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["S36.1", "S27.0"]);
+    let (s, b) = get(
+        app,
+        "doctor",
+        &format!("/fhir/r4/Observation?patient=Patient/{ZHANG_SAN}&_count=50"),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let obs: Vec<&Value> = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    let by_code = |code: &str| {
+        obs.iter()
+            .find(|o| o["code"]["coding"][0]["code"] == code)
+            .unwrap_or_else(|| panic!("{code} missing: {b}"))
+    };
+    assert_eq!(by_code("9269-2")["valueInteger"], 13);
+    assert_eq!(
+        by_code("9269-2")["code"]["coding"][0]["system"],
+        "http://loinc.org"
+    );
+    assert_eq!(by_code("rts")["valueDecimal"], 7.1082);
+    assert_eq!(by_code("iss")["valueInteger"], iss);
+    assert_eq!(by_code("niss")["valueInteger"], niss);
+    assert_eq!(by_code("triss-ps")["valueDecimal"], ps as f64 / 1e6);
+    assert_eq!(
+        by_code("iss")["code"]["coding"][0]["system"],
+        "https://tianshan.health/fhir/CodeSystem/trauma-score"
+    );
+    let (s, b) = get(
+        app,
+        "doctor",
+        &format!("/fhir/r4/Procedure?encounter=Encounter/{id}"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(b["total"], 1);
+    // no search parameter: refused, not the whole registry
+    let (s, _) = get(app, "doctor", "/fhir/r4/Condition").await;
+    assert!((400..500).contains(&s), "{s}");
+
+    // another prefecture's official: 404 on read, nothing on search; no permission: 403
+    for path in [
+        format!("/fhir/r4/Encounter/{id}"),
+        format!("/fhir/r4/Condition/{id}-injury-1"),
+        format!("/fhir/r4/Observation/{id}-score-iss"),
+        format!("/fhir/r4/Procedure/{id}-operation"),
+    ] {
+        let (s, b) = get(app, "official", &path).await;
+        assert_eq!(s, 404, "{path}: {b}");
+        assert_eq!(b["resourceType"], "OperationOutcome");
+    }
+    let (s, b) = get(
+        app,
+        "official",
+        &format!("/fhir/r4/Encounter?patient={ZHANG_SAN}"),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(!b.to_string().contains(id.as_str()), "{b}");
+    let (s, b) = get(
+        app,
+        "official",
+        &format!("/fhir/r4/Condition?encounter={id}"),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["total"], 0);
+    let (s, _) = get(app, "partner", &format!("/fhir/r4/Encounter/{id}")).await;
+    assert_eq!(s, 403);
+
+    let audit = audit_for(app, ZHANG_SAN).await;
+    let acts: Vec<(&str, &str)> = audit.iter().map(|e| (e.0.as_str(), e.1.as_str())).collect();
+    assert!(acts.contains(&("doctor", "read")), "{acts:?}");
+    assert!(acts.contains(&("doctor", "search")), "{acts:?}");
+    assert!(acts.contains(&("official", "refused")), "{acts:?}");
+
+    // a real FHIR client
+    let token = app.token("doctor").await;
+    let base = app.url("/fhir/r4");
+    let script = format!(
+        r#"
+import sys
+from fhirpy import SyncFHIRClient
+from fhirpy.base.exceptions import ResourceNotFound
+c = SyncFHIRClient(sys.argv[1], authorization="Bearer " + sys.argv[2])
+types = {{r["type"] for r in c.execute("metadata", method="get")["rest"][0]["resource"]}}
+assert {{"Encounter", "Condition", "Observation", "Procedure"}} <= types, types
+enc = c.reference("Encounter", "{id}").to_resource()
+assert len(enc["location"]) == 2, enc
+conds = c.resources("Condition").search(encounter="Encounter/{id}").fetch_all()
+assert sorted(x["code"]["coding"][0]["code"] for x in conds) == ["S27.0", "S36.1"], conds
+obs = c.resources("Observation").search(encounter="Encounter/{id}").fetch_all()
+assert any(o["code"]["coding"][0]["code"] == "triss-ps" for o in obs), obs
+procs = c.resources("Procedure").search(patient="{ZHANG_SAN}").fetch_all()
+assert [p["id"] for p in procs if p["id"].startswith("{id}")] == ["{id}-operation"], procs
+try:
+    c.reference("Encounter", "no-such-record").to_resource()
+    raise SystemExit("no 404")
+except ResourceNotFound:
+    pass
+print("OK")
+"#
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        let py = std::env::var_os("TIANSHAN_PYTHON")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../target/pyenv/bin/python")
+            });
+        std::process::Command::new(py)
+            .arg("-c")
+            .arg(script)
+            .arg(base)
+            .arg(token)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("OK"),
+        "fhirpy failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+both!(fhir_r4_read_and_search);
