@@ -1820,3 +1820,84 @@ async fn residence_and_overdue(app: &TestApp) {
     );
 }
 both!(residence_and_overdue);
+
+/// FHIR ImmunizationRecommendation read and search by patient: the engine's due list, the same
+/// as the JSON API's; out of scope 404 (read) or nothing (search); search needs a patient.
+async fn fhir_recommendation(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "癸", 200).await;
+    let (s, r) = get_json(
+        &nurse,
+        app.url(&format!("/fhir/r4/ImmunizationRecommendation/{child}")),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["resourceType"], "ImmunizationRecommendation");
+    assert_eq!(r["patient"]["reference"], format!("Patient/{child}"));
+    assert_eq!(r["date"], days_ago(0));
+    let (s, api) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/children/{child}")),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let due = api["due"].as_array().unwrap();
+    let recs = r["recommendation"].as_array().unwrap();
+    assert_eq!(recs.len(), due.len());
+    for (d, rec) in due.iter().zip(recs) {
+        assert_eq!(rec["vaccineCode"][0]["text"], d["vaccine_group"]);
+        assert_eq!(rec["forecastStatus"]["coding"][0]["code"], d["status"]);
+    }
+    // A 200-day-old with no dose is overdue for hepatitis B dose 1, given as 乙肝疫苗.
+    let hepb = recs
+        .iter()
+        .find(|x| x["vaccineCode"][0]["text"] == "HepB")
+        .expect("HepB");
+    assert_eq!(hepb["forecastStatus"]["coding"][0]["code"], "overdue");
+    assert_eq!(hepb["doseNumberPositiveInt"], 1);
+    assert!(hepb["vaccineCode"][0]["coding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["code"] == "HepB" && c["display"] == "乙肝疫苗"));
+    assert!(hepb["dateCriterion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["code"]["coding"][0]["code"] == "30981-5"));
+    // Search by patient: a bundle with the same resource.
+    let (s, b) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/ImmunizationRecommendation?patient=Patient/{child}"
+        )),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["total"], 1);
+    assert_eq!(b["entry"][0]["resource"], r);
+    // Out of scope: 404 on read, nothing found by search; no patient: 422 OperationOutcome.
+    let (s, _) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/ImmunizationRecommendation/{SHULE_CHILD}"
+        )),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, b) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/ImmunizationRecommendation?patient={SHULE_CHILD}"
+        )),
+    )
+    .await;
+    assert_eq!((s, b["total"].as_i64()), (200, Some(0)), "{b}");
+    let (s, o) = get_json(&nurse, app.url("/fhir/r4/ImmunizationRecommendation")).await;
+    assert_eq!(s, 422, "{o}");
+    assert_eq!(o["resourceType"], "OperationOutcome");
+    // The read is audited against the child.
+    let audit = audit_for(app, &child).await;
+    assert!(audit.iter().any(|e| e.2 == "fhir"), "{audit:?}");
+}
+both!(fhir_recommendation);
