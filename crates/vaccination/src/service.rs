@@ -2020,7 +2020,7 @@ pub struct OverdueChild {
 
 /// Children of a village (or any organisation of the caller's area) overdue for any dose on
 /// today's date, with the guardian's phone; children who moved out are left out. The children
-/// are those the module knows (a dose or a residence entry at the place).
+/// are those registered at the place and those with a dose or a residence entry there.
 pub async fn overdue(
     st: &Platform,
     who: &Principal,
@@ -2032,7 +2032,18 @@ pub async fn overdue(
         .filter(|o| who.scope.can_see(&o.path, &[]))
         .ok_or(AppError::NotFound)?;
     let hi = tianshan_platform::db::prefix_end(&org.path);
-    let ids = store::children_in(&st.db, &org.path, &hi, 2000).await?;
+    // The children registered at the place (the registry), and those the module knows there
+    // (a dose or a residence entry: moved in, or registered at a place below it).
+    let mut ids: Vec<String> = facade::patients_at(st, who, &org.code, 2000)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    for id in store::children_in(&st.db, &org.path, &hi, 2000).await? {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
     let statuses = store::residence_now(&st.db, &ids).await?;
     let ids: Vec<String> = ids
         .into_iter()

@@ -1717,6 +1717,8 @@ async fn residence_and_overdue(app: &TestApp) {
     let b = app.browser("nurse").await;
     let stays = infant(app, "辛", 200).await;
     let gone = infant(app, "壬", 200).await;
+    // Registered in the village, never seen at the clinic: traced all the same.
+    let never = infant(app, "子", 200).await;
     let res = |id: &str| format!("/vaccination/children/{id}/residence");
     let (d100, d10) = (days_ago(100), days_ago(10));
     for (id, status, since, note) in [
@@ -1783,6 +1785,11 @@ async fn residence_and_overdue(app: &TestApp) {
     assert!(row.contains("13900001111") && row.contains("迁入"), "{row}");
     assert!(row.contains("HepB"), "{row}");
     assert!(!html.contains(&gone), "a child who moved out is not traced");
+    let row = html
+        .split(&format!("id=\"od-{never}\""))
+        .nth(1)
+        .expect("a child with no record at the clinic is listed");
+    assert!(row.split("</tr>").next().unwrap().contains("常住"), "{row}");
     let csv = b
         .get(&format!("/vaccination/overdue.csv?org={VILLAGE}"))
         .await
