@@ -440,3 +440,24 @@ pub async fn patient_request(
 ) -> Result<PatientRequestInfo, AppError> {
     Ok(service::requests::get(st, who, id).await?.into())
 }
+
+/// Patients registered at one organisation (exactly that code: a village's children), inside
+/// the caller's scope, at most `limit`, by name. Audited as one search listing the ids shown.
+/// Guardians are not included: read a patient with [`patient`] for them.
+pub async fn patients_at(
+    st: &Platform,
+    who: &Principal,
+    org_code: &str,
+    limit: i64,
+) -> Result<Vec<PatientSummary>, AppError> {
+    let q = PatientQuery {
+        org_code: Some(org_code.to_string()),
+        limit: limit.clamp(1, 5000),
+        ..Default::default()
+    };
+    let rows = service::search(st, who, &q).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| PatientSummary::from_row(r, Vec::new()))
+        .collect())
+}

@@ -30,7 +30,7 @@ const ROUTES: &[(&str, &str)] = &[
 ];
 
 pub fn types() -> Vec<Arc<dyn FhirType>> {
-    vec![Arc::new(ImmunizationType)]
+    vec![Arc::new(ImmunizationType), Arc::new(RecommendationType)]
 }
 
 pub fn to_fhir(d: &DoseRow, products: &[ProductRow]) -> Value {
@@ -275,6 +275,139 @@ impl FhirType for ImmunizationType {
                 .take(count)
                 .map(|d| to_fhir(d, &products))
                 .collect();
+            Ok(SearchResult {
+                resources,
+                total: Some(total),
+            })
+        })
+    }
+}
+
+const REC_STATUS: &str = "http://terminology.hl7.org/CodeSystem/immunization-recommendation-status";
+const REC_STATUS_LOCAL: &str = "https://tianshan.health/fhir/CodeSystem/forecast-status";
+const LOINC: &str = "http://loinc.org";
+
+/// The engine's due list for a child as an ImmunizationRecommendation (id = the patient's id,
+/// dated the assessment day): one recommendation per vaccine group, with the products that fit,
+/// the dose number, the status and the earliest, recommended and overdue dates.
+pub fn recommendation(r: &svc::ChildRecord, products: &[ProductRow]) -> Value {
+    let recs: Vec<Value> = r
+        .due
+        .iter()
+        .map(|d| {
+            let mut coding = Vec::new();
+            for p in &d.products {
+                if let Some(row) = products.iter().find(|x| x.code == p.code) {
+                    if row.cvx < 9000 {
+                        coding.push(json!({"system": CVX, "code": format!("{:02}", row.cvx)}));
+                    }
+                }
+                coding.push(json!({"system": PRODUCT, "code": p.code, "display": p.name_zh}));
+            }
+            let system = if matches!(
+                d.status.as_str(),
+                "due" | "overdue" | "immune" | "contraindicated" | "complete"
+            ) {
+                REC_STATUS
+            } else {
+                REC_STATUS_LOCAL
+            };
+            let mut criteria = Vec::new();
+            for (code, display, value) in [
+                ("30981-5", "Earliest date to give", &d.earliest),
+                ("30980-7", "Date vaccine due", &d.recommended),
+                ("59778-1", "Date when overdue for immunization", &d.past_due),
+            ] {
+                if let Some(v) = value {
+                    criteria.push(json!({"code": {"coding": [{"system": LOINC, "code": code, "display": display}]}, "value": v}));
+                }
+            }
+            let mut rec = json!({
+                "vaccineCode": [{"coding": coding, "text": d.vaccine_group}],
+                "forecastStatus": {"coding": [{"system": system, "code": d.status}], "text": d.status},
+            });
+            if let Some(n) = d.dose_number {
+                rec["doseNumberPositiveInt"] = json!(n);
+            }
+            if !criteria.is_empty() {
+                rec["dateCriterion"] = json!(criteria);
+            }
+            rec
+        })
+        .collect();
+    json!({
+        "resourceType": "ImmunizationRecommendation",
+        "id": r.patient_id,
+        "patient": {"reference": format!("Patient/{}", r.patient_id)},
+        "date": r.assessment_date,
+        "recommendation": recs,
+    })
+}
+
+struct RecommendationType;
+
+impl FhirType for RecommendationType {
+    fn resource_type(&self) -> &'static str {
+        "ImmunizationRecommendation"
+    }
+    fn search_params(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("patient", "reference")]
+    }
+    fn interactions(&self) -> Vec<&'static str> {
+        vec!["read", "search-type"]
+    }
+    fn documentation(&self) -> Option<&'static str> {
+        Some("Computed by the forecast engine on the day asked (China's immunisation programme): the id is the patient's id; one recommendation per vaccine group. Search requires patient.")
+    }
+    fn prepare_create<'a>(
+        &'a self,
+        _st: &'a Platform,
+        _who: &'a Principal,
+        _resource: &'a Value,
+        _id: String,
+        _refs: &'a RefMap,
+    ) -> BoxFuture<'a, Result<Prepared, AppError>> {
+        Box::pin(async move { Err(self.not_supported("create")) })
+    }
+    fn read<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<FhirRead, AppError>> {
+        Box::pin(async move {
+            let r = svc::child_record(st, who, id, None).await?;
+            let products = svc::products(st).await?;
+            Ok(FhirRead {
+                resource: recommendation(&r, &products),
+                version: None,
+            })
+        })
+    }
+    fn search<'a>(
+        &'a self,
+        st: &'a Platform,
+        who: &'a Principal,
+        search: &'a Search,
+    ) -> BoxFuture<'a, Result<SearchResult, AppError>> {
+        Box::pin(async move {
+            let patient = search
+                .get("patient")
+                .map(|p| p.rsplit('/').next().unwrap_or(&p).to_string())
+                .ok_or_else(|| f::invalid("patient", "a patient reference (Patient/id)"))?;
+            let products = svc::products(st).await?;
+            // A patient out of scope or unknown is an empty result, as any search.
+            let resources = match svc::child_record(st, who, &patient, None).await {
+                Ok(r) => vec![recommendation(&r, &products)],
+                Err(AppError::NotFound) => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            let total = resources.len() as i64;
+            let resources = if search.offset > 0 {
+                Vec::new()
+            } else {
+                resources
+            };
             Ok(SearchResult {
                 resources,
                 total: Some(total),

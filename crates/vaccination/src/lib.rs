@@ -7,6 +7,7 @@ mod api;
 pub mod demo;
 pub mod domain;
 mod fhir;
+mod forms;
 mod mqtt;
 mod schema;
 pub mod service;
@@ -30,7 +31,7 @@ pub fn module() -> Module {
         migrations: schema::migrations(),
         catalogues: tianshan_platform::catalogues!("vaccination"),
         nav: vec![NavItem::new("vacc.nav", "/vaccination", Some(perms::READ))],
-        pages: web::routes(),
+        pages: web::routes().merge(forms::routes()),
         api: api::routes(),
         fhir: fhir::types(),
         demo: Some(demo::loader),

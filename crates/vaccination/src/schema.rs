@@ -171,6 +171,23 @@ INSERT INTO vaccination_products (code, name_en, name_zh, cvx, route, live) VALU
 ('EV71', 'Enterovirus 71 inactivated vaccine', '肠道病毒71型灭活疫苗', 9002, 'IM', 0);
 "#;
 
+/// Residence status history (resident, moved in, moved out: 流动儿童), one row per change; the
+/// latest `since` (then `recorded_at`) is the current status.
+const RESIDENCE: &str = r#"
+CREATE TABLE vaccination_residence (
+    id TEXT PRIMARY KEY,
+    patient_id TEXT NOT NULL,
+    patient_path TEXT COLLATE BINARY NOT NULL,
+    status TEXT NOT NULL,
+    since TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX vaccination_residence_patient ON vaccination_residence(patient_id, since);
+CREATE INDEX vaccination_residence_path ON vaccination_residence(patient_path);
+"#;
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration::same(
@@ -179,5 +196,6 @@ pub fn migrations() -> Vec<Migration> {
             CORE,
         ),
         Migration::same(401, "vaccination: China programme products", PRODUCTS),
+        Migration::same(402, "vaccination: residence status history", RESIDENCE),
     ]
 }

@@ -61,6 +61,8 @@ struct HomeQuery {
     q: String,
     #[serde(default)]
     clinic: String,
+    #[serde(default)]
+    aefi: String,
 }
 
 async fn home(
@@ -113,6 +115,9 @@ struct ChildPage {
     shell: Shell,
     r: ChildRecord,
     clinic: String,
+    aefi: String,
+    residence: Vec<crate::store::ResidenceRow>,
+    today: String,
 }
 
 async fn child_page(
@@ -123,10 +128,14 @@ async fn child_page(
     Query(hq): Query<HomeQuery>,
 ) -> Result<Response, AppError> {
     let r = svc::child_record(&st, &who, &id, None).await?;
+    let residence = svc::residence(&st, &who, &r.patient_id).await?;
     render(&ChildPage {
+        residence,
+        today: crate::domain::date_text(st.clock.now().date()),
         shell: Shell::new(ctx, &st, Some(&who)),
         r,
         clinic: hq.clinic,
+        aefi: hq.aefi,
     })
 }
 

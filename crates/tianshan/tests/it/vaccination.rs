@@ -1063,6 +1063,283 @@ async fn pages_render(app: &TestApp) {
 }
 both!(pages_render);
 
+/// The stock page: a lot received from the county, wastage and a count adjustment with
+/// reasons, bad input refused with nothing written, never below zero; refusals by permission.
+async fn stock_pages(app: &TestApp) {
+    let b = app.browser("nurse").await;
+    let html = b.get("/vaccination/stock").await.text().await.unwrap();
+    assert!(
+        html.contains("name=\"_csrf\"") && html.contains(CLINIC) && html.contains("乙肝疫苗"),
+        "the receive form offers the clinic and the products"
+    );
+    let receive = |lot_no: &'static str, qty: &'static str, expiry: &'static str| {
+        vec![
+            ("org_code", CLINIC),
+            ("product_code", "HepB"),
+            ("lot_no", lot_no),
+            ("manufacturer", "深圳康泰生物制品"),
+            ("expiry", expiry),
+            ("quantity", qty),
+            ("doses_per_vial", "1"),
+            ("device_id", ""),
+        ]
+    };
+    let r = b
+        .post_form("/vaccination/stock", &receive("PG-HEPB-1", "20", FAR))
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        "/vaccination/stock?done=1"
+    );
+    let (_, body) = get_json(&app.api("nurse").await, app.url("/api/v1/vaccination/lots")).await;
+    let lots = body["lots"].as_array().unwrap().clone();
+    let l = lots.iter().find(|l| l["lot_no"] == "PG-HEPB-1").unwrap();
+    assert_eq!(l["quantity"], 20);
+    assert_eq!(l["manufacturer"], "深圳康泰生物制品");
+    let id = l["id"].as_str().unwrap().to_string();
+    // Bad input: a count that is not a number, an impossible expiry: 422, nothing written.
+    for (qty, expiry) in [("twenty", FAR), ("5", "2030-13-45")] {
+        let r = b
+            .post_form("/vaccination/stock", &receive("PG-HEPB-BAD", qty, expiry))
+            .await;
+        assert_eq!(r.status(), 422, "{qty} {expiry}");
+    }
+    let (_, body) = get_json(&app.api("nurse").await, app.url("/api/v1/vaccination/lots")).await;
+    assert!(!body.to_string().contains("PG-HEPB-BAD"));
+    // Wastage: the nurse types 3, three doses go out.
+    let adjust = format!("/vaccination/stock/lots/{id}/adjust");
+    let r = b
+        .post_form(
+            &adjust,
+            &[
+                ("kind", "wastage"),
+                ("delta", "3"),
+                ("reason", "开瓶超过 30 分钟"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(lot_quantity(app, &id).await.0, 17);
+    // A count adjustment up, with a reason.
+    let r = b
+        .post_form(
+            &adjust,
+            &[("kind", "adjustment"), ("delta", "+2"), ("reason", "盘点")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(lot_quantity(app, &id).await.0, 19);
+    // Below zero: 409; no reason, an unknown kind, not a number: 422; nothing changes.
+    let r = b
+        .post_form(
+            &adjust,
+            &[("kind", "adjustment"), ("delta", "-40"), ("reason", "盘点")],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    for f in [
+        [("kind", "wastage"), ("delta", "1"), ("reason", " ")],
+        [("kind", "theft"), ("delta", "1"), ("reason", "x")],
+        [("kind", "wastage"), ("delta", "many"), ("reason", "x")],
+    ] {
+        let r = b.post_form(&adjust, &f).await;
+        assert_eq!(r.status(), 422, "{f:?}");
+    }
+    assert_eq!(lot_quantity(app, &id).await.0, 19);
+    // The movements are audited against the lot.
+    let f = tianshan_platform::audit::Filter {
+        action: Some("vaccination.stock".into()),
+        entity_type: Some("VaccineLot".into()),
+        ..Default::default()
+    };
+    let moves: Vec<String> = tianshan_platform::audit::list(&app.db, &f, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entity_id == id)
+        .map(|e| e.detail)
+        .collect();
+    assert_eq!(moves.len(), 3, "{moves:?}");
+    assert!(
+        moves
+            .iter()
+            .any(|d| d.contains("wastage -3") && d.contains("开瓶")),
+        "{moves:?}"
+    );
+    // A partner without the permission: 403.
+    assert_eq!(
+        app.browser("partner")
+            .await
+            .get("/vaccination/stock")
+            .await
+            .status(),
+        403
+    );
+    // Uyghur, right to left.
+    let ug = app.browser("nurse").await;
+    ug.post_form(
+        "/settings/language",
+        &[("lang", "ug"), ("back", "/vaccination")],
+    )
+    .await;
+    let html = ug.get("/vaccination/stock").await.text().await.unwrap();
+    assert!(
+        html.contains("dir=\"rtl\"") && html.contains("ئىسراپ"),
+        "Uyghur stock page"
+    );
+}
+both!(stock_pages);
+
+/// The adverse event form: WHO core variables from the child's page; a serious report alerts
+/// the county at once, a mild one does not; bad input 422; out of scope 404.
+async fn aefi_form(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "己", 100).await;
+    lot(app, "DTaP", "DTAP-FORM", 5, FAR, None).await;
+    let (s, d) = post_json(
+        &nurse,
+        app.url("/api/v1/vaccination/doses"),
+        json!({"patient_id": child, "lot_no": "DTAP-FORM", "site": "LT"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{d}");
+    let dose = d["id"].as_str().unwrap().to_string();
+    let b = app.browser("nurse").await;
+    let page = format!("/vaccination/children/{child}/aefi");
+    let html = b.get(&page).await.text().await.unwrap();
+    assert!(
+        html.contains("DTAP-FORM") && html.contains(&dose) && html.contains("name=\"_csrf\""),
+        "the form offers the child's doses"
+    );
+    let alerts = |a: Value| -> Vec<Value> {
+        a["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["kind"] == "aefi_serious")
+            .cloned()
+            .collect()
+    };
+    let coordinator = app.api("coordinator").await;
+    let before = alerts(
+        get_json(&coordinator, app.url("/api/v1/vaccination/alerts"))
+            .await
+            .1,
+    )
+    .len();
+    // Bad input: unknown severity; a dose of another child.
+    let onset = days_ago(0);
+    let r = b
+        .post_form(
+            &page,
+            &[
+                ("dose_id", &dose),
+                ("onset", &onset),
+                ("symptoms", "发热"),
+                ("severity", "terrible"),
+                ("outcome", "recovered"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let other = infant(app, "庚", 100).await;
+    let r = b
+        .post_form(
+            &format!("/vaccination/children/{other}/aefi"),
+            &[
+                ("dose_id", &dose),
+                ("onset", &onset),
+                ("symptoms", "发热"),
+                ("severity", "mild"),
+                ("outcome", "recovered"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    // Mild, not serious: filed, no alert.
+    let r = b
+        .post_form(
+            &page,
+            &[
+                ("dose_id", &dose),
+                ("onset", &onset),
+                ("symptoms", "注射部位红肿"),
+                ("severity", "mild"),
+                ("treatment", "冷敷"),
+                ("outcome", "recovered"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with(&format!("/vaccination/children/{child}?aefi=")));
+    assert_eq!(
+        alerts(
+            get_json(&coordinator, app.url("/api/v1/vaccination/alerts"))
+                .await
+                .1
+        )
+        .len(),
+        before
+    );
+    // Serious: the county coordinator is alerted, linked to the report.
+    let r = b
+        .post_form(
+            &page,
+            &[
+                ("dose_id", &dose),
+                ("onset", &onset),
+                ("symptoms", "高热惊厥 39.8℃"),
+                ("severity", "severe"),
+                ("treatment", "送伽师县人民医院"),
+                ("outcome", "recovering"),
+                ("serious", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let report = loc.rsplit('=').next().unwrap().to_string();
+    let now = alerts(
+        get_json(&coordinator, app.url("/api/v1/vaccination/alerts"))
+            .await
+            .1,
+    );
+    assert_eq!(now.len(), before + 1);
+    assert!(
+        now.iter().any(|a| a["ref_id"] == report.as_str()),
+        "{now:?}"
+    );
+    let (_, list) = get_json(&nurse, app.url("/api/v1/vaccination/aefi")).await;
+    let mine: Vec<&Value> = list["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["patient_id"] == child.as_str())
+        .collect();
+    assert_eq!(mine.len(), 2, "{list}");
+    let serious = mine.iter().find(|r| r["id"] == report.as_str()).unwrap();
+    assert_eq!(serious["serious"], 1);
+    assert_eq!(serious["severity"], "severe");
+    assert_eq!(serious["treatment"], "送伽师县人民医院");
+    assert!(serious["lot_id"].is_string(), "linked to the lot");
+    // The child's page confirms the report.
+    let html = b.get(&loc).await.text().await.unwrap();
+    assert!(html.contains("id=\"aefi-done\""));
+    // Out of scope: 404; without the permission: 403.
+    assert_eq!(
+        b.get(&format!("/vaccination/children/{SHULE_CHILD}/aefi"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(app.browser("partner").await.get(&page).await.status(), 403);
+}
+both!(aefi_form);
+
 /// The demo: a Jiashi clinic mid-morning with a past fridge excursion (quarantined lots, an
 /// alert), a lot near expiry, children at every station.
 async fn demo_clinic(app: &TestApp) {
@@ -1399,6 +1676,23 @@ mod browser {
         assert!(doses.contains("脊灰灭活疫苗"), "{doses}");
         fits(&c, "child page").await;
         shot(&c, "vaccination-6-child.png").await;
+        // An adverse event reported from the child's page, at phone width.
+        click(&c, "#aefi-link").await;
+        wait_for(&c, "#symptoms")
+            .await
+            .send_keys("注射部位红肿 2 cm")
+            .await
+            .unwrap();
+        click(&c, "#severity-mild").await;
+        fits(&c, "AEFI form").await;
+        shot(&c, "vaccination-8-aefi.png").await;
+        click(&c, "#aefi-submit").await;
+        wait_for(&c, "#aefi-done").await;
+        // The stock page: receive and adjust forms fit the phone too.
+        c.goto(&format!("{base}/vaccination/stock")).await.unwrap();
+        wait_for(&c, "#receive").await;
+        fits(&c, "stock page").await;
+        shot(&c, "vaccination-9-stock.png").await;
     }
 
     async fn board(c: Client, base: String, no: i64) {
@@ -1416,3 +1710,201 @@ mod browser {
         shot(&c, "vaccination-7-board.png").await;
     }
 }
+
+/// Residence status with its history on the child's page (bad input refused, audited), and the
+/// overdue list of a village (page and CSV, guardian's phone, moved-out children left out).
+async fn residence_and_overdue(app: &TestApp) {
+    let b = app.browser("nurse").await;
+    let stays = infant(app, "辛", 200).await;
+    let gone = infant(app, "壬", 200).await;
+    // Registered in the village, never seen at the clinic: traced all the same.
+    let never = infant(app, "子", 200).await;
+    let res = |id: &str| format!("/vaccination/children/{id}/residence");
+    let (d100, d10) = (days_ago(100), days_ago(10));
+    for (id, status, since, note) in [
+        (&stays, "resident", d100.as_str(), ""),
+        (&stays, "moved_in", d10.as_str(), "随父母从巴楚县迁入"),
+        (&gone, "moved_out", d10.as_str(), "迁往乌鲁木齐"),
+    ] {
+        let r = b
+            .post_form(
+                &res(id),
+                &[("status", status), ("since", since), ("note", note)],
+            )
+            .await;
+        assert_eq!(r.status(), 303, "{status}");
+    }
+    // Bad input: an unknown status, a date in the future: 422, nothing written.
+    let future = days_ago(-5);
+    for (status, since) in [("gone", d10.as_str()), ("resident", future.as_str())] {
+        let r = b
+            .post_form(&res(&stays), &[("status", status), ("since", since)])
+            .await;
+        assert_eq!(r.status(), 422, "{status} {since}");
+    }
+    let html = b
+        .get(&format!("/vaccination/children/{stays}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let current = html.split("id=\"residence\">").nth(1).unwrap();
+    assert!(
+        current.split("</dd>").next().unwrap().contains("迁入"),
+        "the current status is the latest: {current}"
+    );
+    let history = html.split("id=\"residence-history\">").nth(1).unwrap();
+    let history = history.split("</ul>").next().unwrap();
+    assert_eq!(history.matches("<li>").count(), 2, "{history}");
+    assert!(history.contains("巴楚县") && history.contains(&d100));
+    assert!(
+        html.contains("测母") && html.contains("13900001111"),
+        "guardian shown"
+    );
+    let audit = audit_for(app, &stays).await;
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.1 == "vaccination.residence")
+            .count(),
+        2
+    );
+    // The overdue list of the village: the moved-in child with the guardian's phone; not the
+    // child who moved out.
+    let html = b
+        .get(&format!("/vaccination/overdue?org={VILLAGE}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let row = html
+        .split(&format!("id=\"od-{stays}\""))
+        .nth(1)
+        .expect("the overdue child is listed");
+    let row = row.split("</tr>").next().unwrap();
+    assert!(row.contains("13900001111") && row.contains("迁入"), "{row}");
+    assert!(row.contains("HepB"), "{row}");
+    assert!(!html.contains(&gone), "a child who moved out is not traced");
+    let row = html
+        .split(&format!("id=\"od-{never}\""))
+        .nth(1)
+        .expect("a child with no record at the clinic is listed");
+    assert!(row.split("</tr>").next().unwrap().contains("常住"), "{row}");
+    let csv = b
+        .get(&format!("/vaccination/overdue.csv?org={VILLAGE}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("\u{feff}patient_id,name"), "{csv}");
+    let line = csv.lines().find(|l| l.starts_with(stays.as_str())).unwrap();
+    assert!(
+        line.contains("13900001111") && line.contains("moved_in"),
+        "{line}"
+    );
+    assert!(!csv.contains(&gone));
+    // Out of scope: 404 (a Shule township, a Shule child); without the permission: 403.
+    assert_eq!(
+        b.get("/vaccination/overdue?org=653122100").await.status(),
+        404
+    );
+    assert_eq!(
+        b.post_form(
+            &res(SHULE_CHILD),
+            &[("status", "resident"), ("since", &d10)]
+        )
+        .await
+        .status(),
+        404
+    );
+    assert_eq!(
+        app.browser("partner")
+            .await
+            .get(&format!("/vaccination/overdue?org={VILLAGE}"))
+            .await
+            .status(),
+        403
+    );
+}
+both!(residence_and_overdue);
+
+/// FHIR ImmunizationRecommendation read and search by patient: the engine's due list, the same
+/// as the JSON API's; out of scope 404 (read) or nothing (search); search needs a patient.
+async fn fhir_recommendation(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let child = infant(app, "癸", 200).await;
+    let (s, r) = get_json(
+        &nurse,
+        app.url(&format!("/fhir/r4/ImmunizationRecommendation/{child}")),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["resourceType"], "ImmunizationRecommendation");
+    assert_eq!(r["patient"]["reference"], format!("Patient/{child}"));
+    assert_eq!(r["date"], days_ago(0));
+    let (s, api) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/children/{child}")),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let due = api["due"].as_array().unwrap();
+    let recs = r["recommendation"].as_array().unwrap();
+    assert_eq!(recs.len(), due.len());
+    for (d, rec) in due.iter().zip(recs) {
+        assert_eq!(rec["vaccineCode"][0]["text"], d["vaccine_group"]);
+        assert_eq!(rec["forecastStatus"]["coding"][0]["code"], d["status"]);
+    }
+    // A 200-day-old with no dose is overdue for hepatitis B dose 1, given as 乙肝疫苗.
+    let hepb = recs
+        .iter()
+        .find(|x| x["vaccineCode"][0]["text"] == "HepB")
+        .expect("HepB");
+    assert_eq!(hepb["forecastStatus"]["coding"][0]["code"], "overdue");
+    assert_eq!(hepb["doseNumberPositiveInt"], 1);
+    assert!(hepb["vaccineCode"][0]["coding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["code"] == "HepB" && c["display"] == "乙肝疫苗"));
+    assert!(hepb["dateCriterion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["code"]["coding"][0]["code"] == "30981-5"));
+    // Search by patient: a bundle with the same resource.
+    let (s, b) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/ImmunizationRecommendation?patient=Patient/{child}"
+        )),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["total"], 1);
+    assert_eq!(b["entry"][0]["resource"], r);
+    // Out of scope: 404 on read, nothing found by search; no patient: 422 OperationOutcome.
+    let (s, _) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/ImmunizationRecommendation/{SHULE_CHILD}"
+        )),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, b) = get_json(
+        &nurse,
+        app.url(&format!(
+            "/fhir/r4/ImmunizationRecommendation?patient={SHULE_CHILD}"
+        )),
+    )
+    .await;
+    assert_eq!((s, b["total"].as_i64()), (200, Some(0)), "{b}");
+    let (s, o) = get_json(&nurse, app.url("/fhir/r4/ImmunizationRecommendation")).await;
+    assert_eq!(s, 422, "{o}");
+    assert_eq!(o["resourceType"], "OperationOutcome");
+    // The read is audited against the child.
+    let audit = audit_for(app, &child).await;
+    assert!(audit.iter().any(|e| e.2 == "fhir"), "{audit:?}");
+}
+both!(fhir_recommendation);
