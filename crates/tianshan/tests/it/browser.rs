@@ -19,13 +19,13 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// A chromedriver this test started, in a process group of its own with the Chromium it
 /// launches; the whole group is killed when dropped, so a failing test leaves no browser behind.
-struct Chromedriver {
+pub(crate) struct Chromedriver {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Chromedriver {
-    async fn start() -> Chromedriver {
+    pub(crate) async fn start() -> Chromedriver {
         for bin in [CHROMEDRIVER, CHROMIUM] {
             assert!(
                 Path::new(bin).exists(),
@@ -80,7 +80,7 @@ impl Drop for Chromedriver {
     }
 }
 
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     // An error here shows when the screenshot is written.
     let _ = std::fs::create_dir_all(&dir);

@@ -699,11 +699,10 @@ both!(demo_and_pages);
 
 mod browser {
     //! The coordinator, on a phone, turns a need into a mission and logs its first day.
-    use std::net::TcpListener;
-    use std::os::unix::process::CommandExt;
+
     use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
+
+    use std::time::Duration;
 
     use fantoccini::{Client, ClientBuilder, Locator};
     use serde_json::json;
@@ -713,53 +712,7 @@ mod browser {
     const WAIT: Duration = Duration::from_secs(20);
     const PHONE_WIDTH: i64 = 390;
 
-    struct Chromedriver {
-        child: Child,
-        url: String,
-    }
-
-    impl Chromedriver {
-        async fn start() -> Chromedriver {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .unwrap()
-                .port();
-            let child = Command::new("/usr/bin/chromedriver")
-                .arg(format!("--port={port}"))
-                .process_group(0)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let d = Chromedriver {
-                child,
-                url: format!("http://127.0.0.1:{port}"),
-            };
-            let start = Instant::now();
-            loop {
-                if let Ok(r) = reqwest::get(format!("{}/status", d.url)).await {
-                    if r.status().is_success() {
-                        break;
-                    }
-                }
-                assert!(start.elapsed() < WAIT, "chromedriver did not answer");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            d
-        }
-    }
-
-    impl Drop for Chromedriver {
-        fn drop(&mut self) {
-            let group = format!("-{}", self.child.id());
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &group])
-                .stderr(Stdio::null())
-                .status();
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+    use crate::browser::Chromedriver;
 
     fn screenshot_dir() -> PathBuf {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");

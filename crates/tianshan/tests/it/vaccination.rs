@@ -1390,11 +1390,10 @@ both!(demo_clinic);
 /// registration from the due list with consent, vaccination by lot number, the observation
 /// timer, and the queue board showing them. Screenshots in `target/screenshots/`.
 mod browser {
-    use std::net::TcpListener;
-    use std::os::unix::process::CommandExt;
+
     use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
+
+    use std::time::Duration;
 
     use fantoccini::elements::Element;
     use fantoccini::{Client, ClientBuilder, Locator};
@@ -1403,66 +1402,11 @@ mod browser {
     use super::{infant, lot, CLINIC, FAR};
     use crate::helpers::{demo_password, spawn_app, Backend, TestApp};
 
-    const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
     const CHROMIUM: &str = "/usr/bin/chromium";
     const WAIT: Duration = Duration::from_secs(20);
     const PHONE_WIDTH: i64 = 390;
 
-    struct Chromedriver {
-        child: Child,
-        url: String,
-    }
-
-    impl Chromedriver {
-        async fn start() -> Chromedriver {
-            for bin in [CHROMEDRIVER, CHROMIUM] {
-                assert!(
-                    Path::new(bin).exists(),
-                    "{bin} is missing: install chromium and chromium-driver"
-                );
-            }
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .unwrap()
-                .port();
-            let child = Command::new(CHROMEDRIVER)
-                .arg(format!("--port={port}"))
-                .process_group(0)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
-            let driver = Chromedriver {
-                child,
-                url: format!("http://127.0.0.1:{port}"),
-            };
-            let status = format!("{}/status", driver.url);
-            let http = reqwest::Client::new();
-            let start = Instant::now();
-            loop {
-                if let Ok(r) = http.get(&status).send().await {
-                    if r.status().is_success() {
-                        break;
-                    }
-                }
-                assert!(start.elapsed() < WAIT, "chromedriver did not answer");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            driver
-        }
-    }
-
-    impl Drop for Chromedriver {
-        fn drop(&mut self) {
-            let group = format!("-{}", self.child.id());
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &group])
-                .stderr(Stdio::null())
-                .status();
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+    use crate::browser::Chromedriver;
 
     async fn phone(driver: &Chromedriver, profile: &Path) -> Client {
         let args = [
