@@ -26,31 +26,70 @@ mod allocator_options {
     #[link_section = ".init_array"]
     static SET: extern "C" fn() = set;
 
-    /// SQLite allocates its page caches with the C library's malloc, whose per-thread arenas
-    /// keep freed pages resident after a burst of load (measured: +14 MB that never fell
-    /// back). Once a minute, hand the free pages of every arena back to the system; with
-    /// small heaps the walk takes well under a millisecond.
-    #[cfg(target_env = "gnu")]
-    pub fn trim_c_heap_periodically() {
+    /// Called by each runtime worker thread as it goes idle: at most once a second per thread,
+    /// mimalloc frees the thread's empty pages (only the owning thread can).
+    pub fn collect_when_idle() {
+        use std::cell::Cell;
+        use std::time::{Duration, Instant};
+        thread_local! {
+            static LAST: Cell<Option<Instant>> = const { Cell::new(None) };
+        }
+        LAST.with(|last| {
+            let now = Instant::now();
+            if last
+                .get()
+                .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+            {
+                last.set(Some(now));
+                // SAFETY: mi_collect(false) collects the calling thread's own heap under
+                // mimalloc's rules; any thread may call it at any time.
+                unsafe { libmimalloc_sys::mi_collect(false) }
+            }
+        });
+    }
+
+    /// Freed memory is given back to the system by the allocators only when something asks:
+    /// mimalloc purges its freed pages after a delay, but only when a thread next allocates, so
+    /// a server that has gone quiet keeps what its last burst freed (measured after `serve
+    /// --demo`: 19.5 MB anonymous memory; 7.1 MB with the purges done). SQLite's page caches
+    /// live in the C library's malloc, whose per-thread arenas keep freed pages too (+14 MB
+    /// after a load, never falling back). A thread asks both, shortly after start and then
+    /// every ten seconds; on a quiet heap each call takes well under a millisecond.
+    pub fn return_free_memory_periodically() {
         let spawned = std::thread::Builder::new()
-            .name("malloc-trim".into())
-            .spawn(|| loop {
-                std::thread::sleep(std::time::Duration::from_secs(60));
-                // SAFETY: malloc_trim takes the allocator's own locks; it is safe to call
-                // from any thread at any time.
-                unsafe {
-                    libc::malloc_trim(0);
+            .name("memory-trim".into())
+            .spawn(|| {
+                let mut wait = std::time::Duration::from_secs(3);
+                loop {
+                    std::thread::sleep(wait);
+                    wait = std::time::Duration::from_secs(10);
+                    // SAFETY: mi_collect(true) runs mimalloc's own collection for this thread
+                    // and purges the freed pages of the process's arenas under mimalloc's
+                    // locks; it may be called from any thread at any time.
+                    unsafe { libmimalloc_sys::mi_collect(true) }
+                    trim_c_heap();
                 }
             });
         if let Err(e) = spawned {
-            tracing::warn!("cannot start the heap trimmer: {e}");
+            tracing::warn!("cannot start the memory trimmer: {e}");
         }
     }
+
+    #[cfg(target_env = "gnu")]
+    fn trim_c_heap() {
+        // SAFETY: malloc_trim takes the allocator's own locks; it is safe to call from any
+        // thread at any time.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+
+    #[cfg(not(target_env = "gnu"))]
+    fn trim_c_heap() {}
 }
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let filter = EnvFilter::try_from_env("TIANSHAN_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     tracing_subscriber::fmt()
@@ -59,12 +98,30 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = tianshan::cli::Cli::parse();
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    allocator_options::trim_c_heap_periodically();
-    match tianshan::cli::run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    #[cfg(target_os = "linux")]
+    {
+        builder.on_thread_park(allocator_options::collect_when_idle);
+        allocator_options::return_free_memory_periodically();
+    }
+    let runtime = match builder.build() {
+        Ok(rt) => rt,
         Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    // The command runs on the runtime's worker threads, which give back what they freed when
+    // they go idle; this thread only waits (it would keep the start-up's garbage for good).
+    match runtime.block_on(async { tokio::spawn(tianshan::cli::run(cli)).await }) {
+        Ok(Ok(())) => std::process::ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             eprintln!("error: {}", tianshan::cli::error_text(&e));
+            std::process::ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
     }
