@@ -293,7 +293,7 @@ async fn places(
     Ok(facade::scope_orgs(st, who, 500)
         .await?
         .into_iter()
-        .filter(|o| o.kind == "village")
+        .filter(|o| o.kind == "village" || o.kind == "township")
         .map(|o| (o.code.clone(), o.name(locale).to_string()))
         .collect())
 }

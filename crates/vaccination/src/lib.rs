@@ -4,6 +4,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api;
+mod api_followup;
+mod coverage_page;
 pub mod demo;
 pub mod domain;
 mod fhir;
@@ -31,7 +33,9 @@ pub fn module() -> Module {
         migrations: schema::migrations(),
         catalogues: tianshan_platform::catalogues!("vaccination"),
         nav: vec![NavItem::new("vacc.nav", "/vaccination", Some(perms::READ))],
-        pages: web::routes().merge(forms::routes()),
+        pages: web::routes()
+            .merge(forms::routes())
+            .merge(coverage_page::routes()),
         api: api::routes(),
         fhir: fhir::types(),
         demo: Some(demo::loader),

@@ -73,6 +73,8 @@ pub struct OverdueChild {
     pub patient_id: String,
     pub name: String,
     pub birth_date: String,
+    /// The organisation the child is registered at (the village doctor's list it belongs to).
+    pub org_code: String,
     pub guardian: String,
     pub guardian_phone: String,
     /// resident, moved_in (children with no recorded status count as resident).
@@ -81,9 +83,55 @@ pub struct OverdueChild {
     pub overdue: Vec<String>,
 }
 
-/// Children of a village (or any organisation of the caller's area) overdue for any dose on
-/// today's date, with the guardian's phone; children who moved out are left out. The children
-/// are those registered at the place and those with a dose or a residence entry there.
+/// At most this many children are assessed for one overdue list (a township has a few
+/// thousand children under seven).
+const OVERDUE_MAX: usize = 50_000;
+
+/// The children of a place: those registered at it or below (the registry, a page of 5,000 at
+/// a time, with their guardians), and those the module knows there (a dose or a residence
+/// entry: moved in, or registered somewhere else).
+async fn children_of_place(
+    st: &Platform,
+    who: &Principal,
+    org: &facade::OrgInfo,
+) -> Result<Vec<facade::PatientSummary>, AppError> {
+    let mut out: Vec<facade::PatientSummary> = Vec::new();
+    let mut page = facade::PatientPage {
+        org_code: Some(org.code.clone()),
+        limit: 5000,
+        ..Default::default()
+    };
+    loop {
+        let rows = facade::patient_page(st, who, &page).await?;
+        let full = rows.len() as i64 == page.limit;
+        page.after = rows.last().map(|p| p.id.clone()).unwrap_or_default();
+        out.extend(rows);
+        if !full || out.len() >= OVERDUE_MAX {
+            break;
+        }
+    }
+    let hi = tianshan_platform::db::prefix_end(&org.path);
+    let known: std::collections::HashSet<&str> = out.iter().map(|p| p.id.as_str()).collect();
+    let others: Vec<String> = store::children_in(&st.db, &org.path, &hi, 5000)
+        .await?
+        .into_iter()
+        .filter(|id| !known.contains(id.as_str()))
+        .collect();
+    for chunk in others.chunks(1000) {
+        let page = facade::PatientPage {
+            ids: chunk.to_vec(),
+            limit: 1000,
+            ..Default::default()
+        };
+        out.extend(facade::patient_page(st, who, &page).await?);
+    }
+    Ok(out)
+}
+
+/// Children of a village (or any organisation of the caller's area: a township, with every
+/// village below it) overdue for any dose on today's date, with the guardian's phone; children
+/// who moved out are left out. Reads the children a page at a time through the registry's
+/// facade and their doses and residence in batches.
 pub async fn overdue(
     st: &Platform,
     who: &Principal,
@@ -94,38 +142,33 @@ pub async fn overdue(
         .await?
         .filter(|o| who.scope.can_see(&o.path, &[]))
         .ok_or(AppError::NotFound)?;
-    let hi = tianshan_platform::db::prefix_end(&org.path);
-    // The children registered at the place (the registry), and those the module knows there
-    // (a dose or a residence entry: moved in, or registered at a place below it).
-    let mut ids: Vec<String> = facade::patients_at(st, who, &org.code, 2000)
+    let children = children_of_place(st, who, &org).await?;
+    let ids: Vec<String> = children.iter().map(|p| p.id.clone()).collect();
+    let statuses: std::collections::HashMap<String, String> = store::residence_now(&st.db, &ids)
         .await?
         .into_iter()
-        .map(|p| p.id)
         .collect();
-    for id in store::children_in(&st.db, &org.path, &hi, 2000).await? {
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
+    let mut doses: std::collections::HashMap<String, Vec<DoseRow>> =
+        std::collections::HashMap::new();
+    for d in store::doses_of_many(&st.db, &ids).await? {
+        doses.entry(d.patient_id.clone()).or_default().push(d);
     }
-    let statuses = store::residence_now(&st.db, &ids).await?;
-    let ids: Vec<String> = ids
-        .into_iter()
-        .filter(|id| !statuses.iter().any(|(p, s)| p == id && s == "moved_out"))
-        .collect();
     let products = products(st).await?;
     let as_of = today(st);
     let mut out = Vec::new();
-    for id in ids {
-        let p = match facade::patient(st, who, &id).await {
-            Ok(p) => p,
-            Err(AppError::NotFound) => continue,
-            Err(e) => return Err(e),
-        };
+    for p in children {
+        let residence = statuses
+            .get(&p.id)
+            .cloned()
+            .unwrap_or_else(|| "resident".into());
+        if residence == "moved_out" {
+            continue;
+        }
         let Some(birth) = p.birth_date.as_deref().and_then(domain::parse_date) else {
             continue;
         };
-        let doses = store::doses_of(&st.db, &p.id).await?;
-        let (_, due) = evaluate(&products, birth, &p.sex, doses, as_of)?;
+        let given = doses.remove(&p.id).unwrap_or_default();
+        let (_, due) = evaluate(&products, birth, &p.sex, given, as_of)?;
         let overdue: Vec<String> = due
             .iter()
             .filter(|d| d.status == "overdue")
@@ -139,21 +182,62 @@ pub async fn overdue(
         }
         let g = p.guardians.first();
         out.push(OverdueChild {
-            residence: statuses
-                .iter()
-                .find(|(x, _)| *x == p.id)
-                .map(|(_, s)| s.clone())
-                .unwrap_or_else(|| "resident".into()),
+            residence,
             name: p.full_name.clone(),
             birth_date: p.birth_date.clone().unwrap_or_default(),
+            org_code: p.org_code.clone(),
             guardian: g.map(|g| g.name.clone()).unwrap_or_default(),
             guardian_phone: g
                 .map(|g| g.phone.clone())
+                .filter(|ph| !ph.is_empty())
                 .unwrap_or_else(|| p.phone.clone()),
             patient_id: p.id,
             overdue,
         });
     }
-    out.sort_by(|a, b| a.birth_date.cmp(&b.birth_date).then(a.name.cmp(&b.name)));
+    out.sort_by(|a, b| {
+        a.org_code
+            .cmp(&b.org_code)
+            .then(a.birth_date.cmp(&b.birth_date))
+            .then(a.name.cmp(&b.name))
+    });
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OverduePlace {
+    /// A village (the list of its village doctor) or another organisation children are
+    /// registered at.
+    pub org_code: String,
+    pub name: String,
+    pub children: Vec<OverdueChild>,
+}
+
+/// The overdue list of a place grouped per village (one list per village doctor).
+pub async fn overdue_by_village(
+    st: &Platform,
+    who: &Principal,
+    org_code: &str,
+    locale: tianshan_platform::i18n::Locale,
+) -> Result<Vec<OverduePlace>, AppError> {
+    let rows = overdue(st, who, org_code).await?;
+    let mut codes: Vec<String> = rows.iter().map(|c| c.org_code.clone()).collect();
+    codes.dedup();
+    let orgs = facade::orgs(st, &codes).await?;
+    let mut out: Vec<OverduePlace> = Vec::new();
+    for c in rows {
+        match out.last_mut() {
+            Some(p) if p.org_code == c.org_code => p.children.push(c),
+            _ => out.push(OverduePlace {
+                name: orgs
+                    .iter()
+                    .find(|o| o.code == c.org_code)
+                    .map(|o| o.name(locale).to_string())
+                    .unwrap_or_else(|| c.org_code.clone()),
+                org_code: c.org_code.clone(),
+                children: vec![c],
+            }),
+        }
+    }
     Ok(out)
 }

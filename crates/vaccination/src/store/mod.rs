@@ -1,8 +1,11 @@
-//! The vaccination module's SQL (the only file of the module that has any).
+//! The vaccination module's SQL (the only folder of the module that has any).
 use serde::Serialize;
 use tianshan_platform::db::{Db, Tx};
 use tianshan_platform::{tx_exec, with_db, with_tx, AppError};
 use utoipa::ToSchema;
+
+mod batch;
+pub use batch::*;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ProductRow {
@@ -73,7 +76,7 @@ pub struct DoseRow {
     pub created_at: String,
 }
 
-const DOSE_COLS: &str =
+pub(crate) const DOSE_COLS: &str =
     "id, patient_id, patient_path, org_code, product_code, cvx, lot_id, lot_no, given_on, site, \
     route, vaccinator, source, visit_id, status, recorded_by, created_at";
 
@@ -564,43 +567,7 @@ pub async fn excursions(db: &Db, device: &str) -> Result<Vec<ExcursionRow>, AppE
         .bind(device).fetch_all(pool).await)?)
 }
 
-// ---------------------------------------------------------------- coverage
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CoverageRow {
-    pub patient_path: String,
-    pub product_code: String,
-    pub dose1: i64,
-    pub dose2: i64,
-    pub dose3: i64,
-}
-
-/// Per place (the child's registered organisation) and product: children with at least one,
-/// two and three doses.
-pub async fn coverage(db: &Db, lo: &str, hi: &str) -> Result<Vec<CoverageRow>, AppError> {
-    Ok(with_db!(db, pool => sqlx::query_as::<_, CoverageRow>(
-        "SELECT patient_path, product_code, \
-           SUM(CASE WHEN n >= 1 THEN 1 ELSE 0 END) AS dose1, \
-           SUM(CASE WHEN n >= 2 THEN 1 ELSE 0 END) AS dose2, \
-           SUM(CASE WHEN n >= 3 THEN 1 ELSE 0 END) AS dose3 \
-         FROM (SELECT patient_path, product_code, patient_id, COUNT(*) AS n FROM vaccination_doses \
-               WHERE status = 'completed' AND patient_path >= $1 AND patient_path < $2 \
-               GROUP BY patient_path, product_code, patient_id) t \
-         GROUP BY patient_path, product_code ORDER BY patient_path, product_code")
-        .bind(lo).bind(hi).fetch_all(pool).await)?)
-}
-
-/// Children with at least one dose, per place.
-pub async fn children_per_place(
-    db: &Db,
-    lo: &str,
-    hi: &str,
-) -> Result<Vec<(String, i64)>, AppError> {
-    Ok(with_db!(db, pool => sqlx::query_as::<_, (String, i64)>(
-        "SELECT patient_path, COUNT(DISTINCT patient_id) FROM vaccination_doses \
-         WHERE status = 'completed' AND patient_path >= $1 AND patient_path < $2 GROUP BY patient_path ORDER BY patient_path")
-        .bind(lo).bind(hi).fetch_all(pool).await)?)
-}
+// ---------------------------------------------------------------- bench
 
 /// A clinic node and one lot of `quantity` doses, for the benchmark's empty database.
 pub async fn bench_clinic(
@@ -683,15 +650,4 @@ pub async fn children_in(db: &Db, lo: &str, hi: &str, limit: i64) -> Result<Vec<
          ORDER BY 1 LIMIT $3")
         .bind(lo).bind(hi).bind(limit).fetch_all(pool).await)?;
     Ok(rows.into_iter().map(|r| r.0).collect())
-}
-
-/// The current residence status of each of `ids` that has one.
-pub async fn residence_now(db: &Db, ids: &[String]) -> Result<Vec<(String, String)>, AppError> {
-    let mut out = Vec::new();
-    for id in ids {
-        if let Some(r) = residence_of(db, id).await?.into_iter().next() {
-            out.push((id.clone(), r.status));
-        }
-    }
-    Ok(out)
 }
