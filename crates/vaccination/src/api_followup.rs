@@ -1,7 +1,8 @@
 //! The follow-up part of the vaccination JSON API: coverage per birth cohort (JSON and file),
 //! the overdue children of a place per village doctor, a child's residence history.
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tianshan_platform::api::ApiError;
@@ -12,7 +13,7 @@ use tianshan_platform::{ApiRouter, AppError, Platform};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::routes;
 
-use crate::service::{self as svc, CoverageQuery, CoverageReport, OverduePlace};
+use crate::service::{self as svc, CoverageQuery, CoverageReport, OverduePlace, ReminderView};
 use crate::store::ResidenceRow;
 
 pub fn routes() -> ApiRouter {
@@ -21,6 +22,7 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(export_coverage))
         .routes(routes!(overdue))
         .routes(routes!(residence))
+        .routes(routes!(send_reminders, list_reminders))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -152,5 +154,55 @@ async fn residence(
 ) -> Result<Json<Residence>, AppError> {
     Ok(Json(Residence {
         history: svc::residence(&st, &who, &id).await?,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct RemindInput {
+    /// A village, or a township (every village below it).
+    #[serde(default)]
+    org_code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Reminders {
+    reminders: Vec<ReminderView>,
+}
+
+/// Remind the guardians of a place's overdue children (at most once a day each) through the
+/// outbound webhook (topic `vaccination.reminder`: an SMS or WeChat gateway). Answers the
+/// reminders queued, each with its delivery state.
+#[utoipa::path(post, path = "/api/v1/vaccination/reminders", tag = "vaccination", request_body = RemindInput,
+    responses((status = 201, body = Reminders), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+async fn send_reminders(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Json(input): Json<RemindInput>,
+) -> Result<Response, AppError> {
+    let reminders = svc::send_reminders(&st, &who, &input.org_code, &ctx.t).await?;
+    Ok((StatusCode::CREATED, Json(Reminders { reminders })).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ReminderParams {
+    /// A village or township.
+    org: String,
+}
+
+/// The newest reminders of a place with their delivery state: queued, sent, retrying (with the
+/// reason of the failed attempt), failed (with the reason).
+#[utoipa::path(get, path = "/api/v1/vaccination/reminders", tag = "vaccination", params(ReminderParams),
+    responses((status = 200, body = Reminders), (status = 403, body = ApiError), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]
+async fn list_reminders(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(p): Query<ReminderParams>,
+) -> Result<Json<Reminders>, AppError> {
+    Ok(Json(Reminders {
+        reminders: svc::reminders(&st, &who, &p.org).await?,
     }))
 }

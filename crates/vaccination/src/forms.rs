@@ -32,6 +32,10 @@ pub fn routes() -> Router<Platform> {
         )
         .route("/vaccination/overdue", get(overdue_page))
         .route("/vaccination/overdue.csv", get(overdue_csv))
+        .route(
+            "/vaccination/overdue/reminders",
+            axum::routing::post(reminders_post),
+        )
 }
 
 /// Adjustment kinds offered on the page (a receipt is a new lot).
@@ -282,6 +286,7 @@ struct OverduePage {
     places: Vec<(String, String)>,
     org: String,
     children: Vec<svc::OverdueChild>,
+    reminders: Vec<svc::ReminderView>,
 }
 
 /// Villages (and other places below a township) of the caller's area, for the chooser.
@@ -306,16 +311,20 @@ async fn overdue_page(
 ) -> Result<Response, AppError> {
     who.require(perms::READ)?;
     let places = places(&st, &who, ctx.t.locale).await?;
-    let children = if q.org.trim().is_empty() {
-        Vec::new()
+    let (children, reminders) = if q.org.trim().is_empty() {
+        (Vec::new(), Vec::new())
     } else {
-        svc::overdue(&st, &who, &q.org).await?
+        (
+            svc::overdue(&st, &who, &q.org).await?,
+            svc::reminders(&st, &who, &q.org).await?,
+        )
     };
     render(&OverduePage {
         shell: Shell::new(ctx, &st, Some(&who)),
         places,
         org: q.org,
         children,
+        reminders,
     })
 }
 
@@ -354,4 +363,20 @@ async fn overdue_csv(
         tabular::CSV_TYPE,
         tabular::to_csv(&COLS, &rows),
     ))
+}
+
+#[derive(Deserialize, Default)]
+struct RemindForm {
+    #[serde(default)]
+    org: String,
+}
+
+async fn reminders_post(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Form(f): Form<RemindForm>,
+) -> Result<Response, AppError> {
+    svc::send_reminders(&st, &who, &f.org, &ctx.t).await?;
+    Ok(Redirect::to(&format!("/vaccination/overdue?org={}", f.org.trim())).into_response())
 }

@@ -188,6 +188,24 @@ CREATE INDEX vaccination_residence_patient ON vaccination_residence(patient_id, 
 CREATE INDEX vaccination_residence_path ON vaccination_residence(patient_path);
 "#;
 
+/// Reminders sent to guardians of overdue children: each one's message in the platform's outbox
+/// (its delivery state lives there).
+const REMINDERS: &str = r#"
+CREATE TABLE vaccination_reminders (
+    id TEXT PRIMARY KEY,
+    patient_id TEXT NOT NULL,
+    patient_path TEXT COLLATE BINARY NOT NULL,
+    org_code TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    overdue TEXT NOT NULL,
+    message_id BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX vaccination_reminders_path ON vaccination_reminders(patient_path, created_at);
+CREATE INDEX vaccination_reminders_patient ON vaccination_reminders(patient_id, created_at);
+"#;
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration::same(
@@ -197,5 +215,6 @@ pub fn migrations() -> Vec<Migration> {
         ),
         Migration::same(401, "vaccination: China programme products", PRODUCTS),
         Migration::same(402, "vaccination: residence status history", RESIDENCE),
+        Migration::same(403, "vaccination: reminders to guardians", REMINDERS),
     ]
 }

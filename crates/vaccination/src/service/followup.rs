@@ -75,6 +75,8 @@ pub struct OverdueChild {
     pub birth_date: String,
     /// The organisation the child is registered at (the village doctor's list it belongs to).
     pub org_code: String,
+    #[serde(skip)]
+    pub org_path: String,
     pub guardian: String,
     pub guardian_phone: String,
     /// resident, moved_in (children with no recorded status count as resident).
@@ -186,6 +188,7 @@ pub async fn overdue(
             name: p.full_name.clone(),
             birth_date: p.birth_date.clone().unwrap_or_default(),
             org_code: p.org_code.clone(),
+            org_path: p.org_path.clone(),
             guardian: g.map(|g| g.name.clone()).unwrap_or_default(),
             guardian_phone: g
                 .map(|g| g.phone.clone())

@@ -32,6 +32,8 @@ mod coverage;
 pub use coverage::*;
 mod followup;
 pub use followup::*;
+mod reminders;
+pub use reminders::*;
 
 pub mod perms {
     use super::Permission;
@@ -49,6 +51,7 @@ pub const STOCK: Action = Action("vaccination.stock");
 pub const AEFI: Action = Action("vaccination.aefi");
 pub const COLD_CHAIN: Action = Action("vaccination.cold_chain");
 pub const RESIDENCE: Action = Action("vaccination.residence");
+pub const REMINDER: Action = Action("vaccination.reminder");
 
 pub fn permissions() -> Vec<PermissionDef> {
     use tianshan_platform::scope::builtin::*;
@@ -96,6 +99,10 @@ pub fn actions() -> Vec<ActionDef> {
         ActionDef {
             action: RESIDENCE,
             label: "audit.act.vaccination_residence",
+        },
+        ActionDef {
+            action: REMINDER,
+            label: "audit.act.vaccination_reminder",
         },
     ]
 }

@@ -5,7 +5,9 @@ use tianshan_platform::{tx_exec, with_db, with_tx, AppError};
 use utoipa::ToSchema;
 
 mod batch;
+mod reminders;
 pub use batch::*;
+pub use reminders::*;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ProductRow {

@@ -8,6 +8,7 @@ use crate::both;
 use crate::helpers::{audit_for, TestApp};
 
 mod followup;
+mod reminders;
 
 const CLINIC: &str = "653121100-VC";
 const VILLAGE: &str = "653121100201";
