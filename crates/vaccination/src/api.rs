@@ -41,6 +41,7 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(add_reading))
         .routes(routes!(review_device))
         .merge(crate::api_followup::routes())
+        .merge(crate::api_vials::routes())
 }
 
 fn created<T: Serialize>(v: T) -> Response {

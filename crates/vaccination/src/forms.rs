@@ -122,6 +122,10 @@ struct ReceiveForm {
     doses_per_vial: String,
     #[serde(default)]
     device_id: String,
+    #[serde(default)]
+    open_policy: String,
+    #[serde(default)]
+    open_hours: String,
 }
 
 async fn receive(
@@ -147,6 +151,12 @@ async fn receive(
             quantity,
             doses_per_vial,
             device_id: Some(f.device_id).filter(|d| !d.is_empty()),
+            open_hours: if f.open_hours.trim().is_empty() {
+                0
+            } else {
+                number("open_hours", &f.open_hours)?
+            },
+            open_policy: f.open_policy,
         },
     )
     .await?;

@@ -5,6 +5,7 @@
 
 mod api;
 mod api_followup;
+mod api_vials;
 mod coverage_page;
 pub mod demo;
 pub mod domain;
@@ -39,7 +40,7 @@ pub fn module() -> Module {
         api: api::routes(),
         fhir: fhir::types(),
         demo: Some(demo::loader),
-        tasks: vec![mqtt::task],
+        tasks: vec![mqtt::task, service::vial_task],
         ..Module::new("vaccination")
     }
 }

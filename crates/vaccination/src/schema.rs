@@ -206,6 +206,25 @@ CREATE INDEX vaccination_reminders_path ON vaccination_reminders(patient_path, c
 CREATE INDEX vaccination_reminders_patient ON vaccination_reminders(patient_id, created_at);
 "#;
 
+/// Opened multi-dose vials: the lot's policy (discard after hours, or at the end of the clinic
+/// day) and each open vial with the doses left in it; at most one open vial per lot.
+const VIALS: &str = r#"
+ALTER TABLE vaccination_lots ADD COLUMN open_policy TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE vaccination_lots ADD COLUMN open_hours BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE vaccination_open_vials (
+    id TEXT PRIMARY KEY,
+    lot_id TEXT NOT NULL REFERENCES vaccination_lots(id),
+    opened_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    doses_left BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    closed_at TEXT,
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX vaccination_open_vials_one ON vaccination_open_vials(lot_id) WHERE status = 'open';
+CREATE INDEX vaccination_open_vials_due ON vaccination_open_vials(status, expires_at);
+"#;
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration::same(
@@ -216,5 +235,6 @@ pub fn migrations() -> Vec<Migration> {
         Migration::same(401, "vaccination: China programme products", PRODUCTS),
         Migration::same(402, "vaccination: residence status history", RESIDENCE),
         Migration::same(403, "vaccination: reminders to guardians", REMINDERS),
+        Migration::same(404, "vaccination: opened multi-dose vials", VIALS),
     ]
 }

@@ -156,6 +156,8 @@ pub async fn write_dose(
     today: &str,
 ) -> Result<(), AppError> {
     if let Some(lot_id) = &d.lot_id {
+        // An opened vial past its discard time is wasted first: its doses are not there.
+        expire_lot_vial(tx, who, lot_id).await?;
         if !store::take_dose(tx, lot_id, today).await? {
             let l = store::lot_tx(tx, lot_id).await?.ok_or(AppError::NotFound)?;
             let status = LotStatus::parse(&l.status).unwrap_or(LotStatus::Discarded);
@@ -165,6 +167,7 @@ pub async fn write_dose(
                 .unwrap_or(LotRefusal::Empty);
             return Err(refusal(r, &l));
         }
+        use_vial(tx, lot_id).await?;
     }
     store::insert_dose(tx, d).await?;
     if let Some(lot_id) = &d.lot_id {

@@ -34,6 +34,8 @@ mod followup;
 pub use followup::*;
 mod reminders;
 pub use reminders::*;
+mod vials;
+pub use vials::*;
 
 pub mod perms {
     use super::Permission;

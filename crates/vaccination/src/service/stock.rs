@@ -19,6 +19,12 @@ pub struct LotInput {
     /// The refrigerator it is stored in.
     #[serde(default)]
     pub device_id: Option<String>,
+    /// An opened vial of a multi-dose lot: `none` (kept until empty, the default), `hours`
+    /// (discarded `open_hours` after opening), `session` (at the end of the clinic day).
+    #[serde(default)]
+    pub open_policy: String,
+    #[serde(default)]
+    pub open_hours: i64,
 }
 
 pub(crate) fn one() -> i64 {
@@ -52,6 +58,11 @@ pub async fn receive_lot(
             Msg::new("vacc.err.quantity"),
         ));
     }
+    let policy = crate::domain::vial::OpenPolicy::parse(&input.open_policy, input.open_hours);
+    if let Err(key) = policy {
+        errs.push(FieldError::new("open_policy", Msg::new(key)));
+    }
+    let policy = policy.unwrap_or(crate::domain::vial::OpenPolicy::None);
     if let Some(d) = input.device_id.as_deref().filter(|d| !d.is_empty()) {
         match store::device(&st.db, d).await? {
             Some(dev) if dev.org_code == org.code => {}
@@ -77,6 +88,11 @@ pub async fn receive_lot(
         status_reason: String::new(),
         created_at: now.clone(),
         updated_at: now,
+        open_policy: policy.code().to_string(),
+        open_hours: match policy {
+            crate::domain::vial::OpenPolicy::Hours(h) => h,
+            _ => 0,
+        },
     };
     let who2 = who.clone();
     st.write(move |tx| {

@@ -6,8 +6,10 @@ use utoipa::ToSchema;
 
 mod batch;
 mod reminders;
+mod vials;
 pub use batch::*;
 pub use reminders::*;
+pub use vials::*;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ProductRow {
@@ -46,11 +48,15 @@ pub struct LotRow {
     pub status_reason: String,
     pub created_at: String,
     pub updated_at: String,
+    /// What happens to an opened multi-dose vial: none (kept until empty), hours (discarded
+    /// `open_hours` after opening), session (discarded at the end of the clinic day).
+    pub open_policy: String,
+    pub open_hours: i64,
 }
 
 const LOT_COLS: &str =
     "id, org_code, org_path, product_code, lot_no, manufacturer, expiry, doses_per_vial, \
-    device_id, quantity, status, status_reason, created_at, updated_at";
+    device_id, quantity, status, status_reason, created_at, updated_at, open_policy, open_hours";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct DoseRow {
@@ -196,10 +202,11 @@ pub async fn products(db: &Db) -> Result<Vec<ProductRow>, AppError> {
 // ---------------------------------------------------------------- lots
 
 pub async fn insert_lot(tx: &mut Tx, l: &LotRow) -> Result<(), AppError> {
-    tx_exec!(tx, sqlx::query(&format!("INSERT INTO vaccination_lots ({LOT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
+    tx_exec!(tx, sqlx::query(&format!("INSERT INTO vaccination_lots ({LOT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"))
         .bind(&l.id).bind(&l.org_code).bind(&l.org_path).bind(&l.product_code).bind(&l.lot_no)
         .bind(&l.manufacturer).bind(&l.expiry).bind(l.doses_per_vial).bind(&l.device_id)
-        .bind(l.quantity).bind(&l.status).bind(&l.status_reason).bind(&l.created_at).bind(&l.updated_at))?;
+        .bind(l.quantity).bind(&l.status).bind(&l.status_reason).bind(&l.created_at).bind(&l.updated_at)
+        .bind(&l.open_policy).bind(l.open_hours))?;
     Ok(())
 }
 
@@ -599,6 +606,8 @@ pub async fn bench_clinic(
             status_reason: String::new(),
             created_at: now.clone(),
             updated_at: now,
+            open_policy: "none".into(),
+            open_hours: 0,
         },
     )
     .await

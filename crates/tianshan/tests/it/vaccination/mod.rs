@@ -9,6 +9,7 @@ use crate::helpers::{audit_for, TestApp};
 
 mod followup;
 mod reminders;
+mod vials;
 
 const CLINIC: &str = "653121100-VC";
 const VILLAGE: &str = "653121100201";
