@@ -22,9 +22,10 @@ use tianshan_platform::Module;
 
 pub use service::perms;
 
-/// What the benchmark needs: the row types and an empty clinic with one lot.
+/// What the benchmark needs: the row types, an empty clinic with one lot, and loading doses
+/// already checked (generated histories) inside the caller's transaction.
 pub mod bulk {
-    pub use crate::store::{bench_clinic, DoseRow, ProductRow};
+    pub use crate::store::{bench_clinic, insert_dose, DoseRow, ProductRow};
 }
 
 pub fn module() -> Module {

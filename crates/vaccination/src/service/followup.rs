@@ -157,7 +157,7 @@ pub async fn overdue(
     }
     let products = products(st).await?;
     let as_of = today(st);
-    let mut out = Vec::new();
+    let mut items = Vec::with_capacity(children.len());
     for p in children {
         let residence = statuses
             .get(&p.id)
@@ -166,11 +166,44 @@ pub async fn overdue(
         if residence == "moved_out" {
             continue;
         }
+        let given = doses.remove(&p.id).unwrap_or_default();
+        items.push((p, residence, given));
+    }
+    // The engine's work, on two threads (the rest of the list is a few queries).
+    let half = items.len().div_ceil(2);
+    let second = items.split_off(half);
+    let mut out = Vec::new();
+    let runs = [items, second].map(|part| {
+        let products = products.clone();
+        tokio::task::spawn_blocking(move || overdue_of(&products, part, as_of))
+    });
+    for run in runs {
+        out.extend(
+            run.await
+                .map_err(|e| AppError::Internal(format!("overdue evaluation: {e}")))??,
+        );
+    }
+    out.sort_by(|a, b| {
+        a.org_code
+            .cmp(&b.org_code)
+            .then(a.birth_date.cmp(&b.birth_date))
+            .then(a.name.cmp(&b.name))
+    });
+    Ok(out)
+}
+
+/// The overdue children among `items` (child, residence status, doses) on `as_of`.
+fn overdue_of(
+    products: &[ProductRow],
+    items: Vec<(facade::PatientSummary, String, Vec<DoseRow>)>,
+    as_of: Date,
+) -> Result<Vec<OverdueChild>, AppError> {
+    let mut out = Vec::new();
+    for (p, residence, given) in items {
         let Some(birth) = p.birth_date.as_deref().and_then(domain::parse_date) else {
             continue;
         };
-        let given = doses.remove(&p.id).unwrap_or_default();
-        let (_, due) = evaluate(&products, birth, &p.sex, given, as_of)?;
+        let (_, due) = evaluate(products, birth, &p.sex, given, as_of)?;
         let overdue: Vec<String> = due
             .iter()
             .filter(|d| d.status == "overdue")
@@ -198,12 +231,6 @@ pub async fn overdue(
             overdue,
         });
     }
-    out.sort_by(|a, b| {
-        a.org_code
-            .cmp(&b.org_code)
-            .then(a.birth_date.cmp(&b.birth_date))
-            .then(a.name.cmp(&b.name))
-    });
     Ok(out)
 }
 

@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::helpers::{audit_for, TestApp};
 
+#[cfg(test)]
+mod bench;
 mod followup;
 mod reminders;
 mod vials;
