@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::routes;
 
 use crate::service::{self as svc, CoverageQuery, CoverageReport, OverduePlace, ReminderView};
-use crate::store::ResidenceRow;
+use crate::store::{BirthFacility, ResidenceRow};
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
@@ -22,6 +22,7 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(export_coverage))
         .routes(routes!(overdue))
         .routes(routes!(residence))
+        .routes(routes!(birth_facility))
         .routes(routes!(send_reminders, list_reminders))
 }
 
@@ -205,4 +206,30 @@ async fn list_reminders(
     Ok(Json(Reminders {
         reminders: svc::reminders(&st, &who, &p.org).await?,
     }))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct BirthFacilityInput {
+    /// The hospital or clinic (organisation code), or empty with `name` in words.
+    #[serde(default)]
+    code: String,
+    /// Where the child was born when not at an organisation of the network (at home, elsewhere).
+    #[serde(default)]
+    name: String,
+}
+
+/// Record (or correct) where a child was born.
+#[utoipa::path(post, path = "/api/v1/vaccination/children/{id}/birth-facility", tag = "vaccination",
+    params(("id" = String, Path, description = "Patient id")), request_body = BirthFacilityInput,
+    responses((status = 200, body = BirthFacility), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+async fn birth_facility(
+    State(st): State<Platform>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(input): Json<BirthFacilityInput>,
+) -> Result<Json<BirthFacility>, AppError> {
+    Ok(Json(
+        svc::set_birth_facility(&st, &who, &id, &input.code, &input.name).await?,
+    ))
 }

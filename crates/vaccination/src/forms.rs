@@ -30,6 +30,10 @@ pub fn routes() -> Router<Platform> {
             "/vaccination/children/{id}/residence",
             axum::routing::post(residence_post),
         )
+        .route(
+            "/vaccination/children/{id}/birth-facility",
+            axum::routing::post(birth_facility_post),
+        )
         .route("/vaccination/overdue", get(overdue_page))
         .route("/vaccination/overdue.csv", get(overdue_csv))
         .route(
@@ -389,4 +393,22 @@ async fn reminders_post(
 ) -> Result<Response, AppError> {
     svc::send_reminders(&st, &who, &f.org, &ctx.t).await?;
     Ok(Redirect::to(&format!("/vaccination/overdue?org={}", f.org.trim())).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct BirthFacilityForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn birth_facility_post(
+    State(st): State<Platform>,
+    who: Principal,
+    Path(id): Path<String>,
+    Form(f): Form<BirthFacilityForm>,
+) -> Result<Response, AppError> {
+    svc::set_birth_facility(&st, &who, &id, &f.code, &f.name).await?;
+    Ok(Redirect::to(&format!("/vaccination/children/{id}")).into_response())
 }

@@ -225,6 +225,19 @@ CREATE UNIQUE INDEX vaccination_open_vials_one ON vaccination_open_vials(lot_id)
 CREATE INDEX vaccination_open_vials_due ON vaccination_open_vials(status, expires_at);
 "#;
 
+/// What the module knows of a child beyond the registry's record: the birth facility (an
+/// organisation of the tree, or a place named in words: born at home, elsewhere).
+const CHILDREN: &str = r#"
+CREATE TABLE vaccination_children (
+    patient_id TEXT PRIMARY KEY,
+    patient_path TEXT COLLATE BINARY NOT NULL,
+    birth_facility_code TEXT NOT NULL DEFAULT '',
+    birth_facility_name TEXT NOT NULL DEFAULT '',
+    updated_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"#;
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration::same(
@@ -236,5 +249,6 @@ pub fn migrations() -> Vec<Migration> {
         Migration::same(402, "vaccination: residence status history", RESIDENCE),
         Migration::same(403, "vaccination: reminders to guardians", REMINDERS),
         Migration::same(404, "vaccination: opened multi-dose vials", VIALS),
+        Migration::same(405, "vaccination: birth facility of a child", CHILDREN),
     ]
 }

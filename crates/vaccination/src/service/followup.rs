@@ -57,6 +57,59 @@ pub async fn set_residence(
     .await
 }
 
+/// Kinds of organisation a child can be born at.
+const BIRTH_KINDS: [&str; 4] = ["hospital", "clinic", "rear_hospital", "partner"];
+
+/// Record where a child was born: an organisation of the tree (by code: a hospital or clinic,
+/// anywhere in the network) or, with no code, a place in words (born at home, elsewhere).
+pub async fn set_birth_facility(
+    st: &Platform,
+    who: &Principal,
+    patient_id: &str,
+    code: &str,
+    name: &str,
+) -> Result<store::BirthFacility, AppError> {
+    who.require(perms::ADMINISTER)?;
+    let child = facade::require_patient(st, who, patient_id.trim()).await?;
+    let (code, name) = (code.trim(), name.trim());
+    let facility = if !code.is_empty() {
+        let org = facade::org(st, code)
+            .await?
+            .filter(|o| BIRTH_KINDS.contains(&o.kind.as_str()))
+            .ok_or_else(|| invalid("code", "vacc.err.birth_facility"))?;
+        store::BirthFacility {
+            code: org.code.clone(),
+            name: org.name_zh.clone(),
+            updated_by: who.username.clone(),
+            updated_at: st.clock.now_text(),
+        }
+    } else if !name.is_empty() && name.chars().count() <= 200 {
+        store::BirthFacility {
+            code: String::new(),
+            name: name.to_string(),
+            updated_by: who.username.clone(),
+            updated_at: st.clock.now_text(),
+        }
+    } else {
+        return Err(invalid("name", "vacc.err.birth_facility"));
+    };
+    let who2 = who.clone();
+    st.write(move |tx| {
+        Box::pin(async move {
+            store::upsert_birth_facility(tx, &child.id, &child.org_path, &facility).await?;
+            let detail = format!("birth facility {} {}", facility.code, facility.name);
+            tx.record(
+                &who2,
+                Event::new(CHILD, "Child", &child.id)
+                    .patient(&child.id)
+                    .detail(&detail),
+            );
+            Ok(facility)
+        })
+    })
+    .await
+}
+
 /// A child's residence history, newest first (the child is read through the facade first).
 pub async fn residence(
     st: &Platform,

@@ -54,6 +54,7 @@ pub const AEFI: Action = Action("vaccination.aefi");
 pub const COLD_CHAIN: Action = Action("vaccination.cold_chain");
 pub const RESIDENCE: Action = Action("vaccination.residence");
 pub const REMINDER: Action = Action("vaccination.reminder");
+pub const CHILD: Action = Action("vaccination.child");
 
 pub fn permissions() -> Vec<PermissionDef> {
     use tianshan_platform::scope::builtin::*;
@@ -105,6 +106,10 @@ pub fn actions() -> Vec<ActionDef> {
         ActionDef {
             action: REMINDER,
             label: "audit.act.vaccination_reminder",
+        },
+        ActionDef {
+            action: CHILD,
+            label: "audit.act.vaccination_child",
         },
     ]
 }

@@ -48,6 +48,8 @@ pub struct ChildRecord {
     pub guardian: String,
     pub guardian_phone: String,
     pub org_code: String,
+    /// Where the child was born, when recorded.
+    pub birth_facility: Option<store::BirthFacility>,
     pub assessment_date: String,
     pub doses: Vec<DoseView>,
     pub due: Vec<DueItem>,
@@ -166,6 +168,7 @@ pub async fn child_record(
         .and_then(domain::parse_date)
         .ok_or_else(|| invalid("birth_date", "vacc.err.no_birth_date"))?;
     let doses = store::doses_of(&st.db, &p.id).await?;
+    let birth_facility = store::birth_facility(&st.db, &p.id).await?;
     let products = products(st).await?;
     let (doses, due) = evaluate(&products, birth, &p.sex, doses, as_of)?;
     let g = p.guardians.first();
@@ -178,6 +181,7 @@ pub async fn child_record(
             .map(|g| g.phone.clone())
             .unwrap_or_else(|| p.phone.clone()),
         org_code: p.org_code.clone(),
+        birth_facility,
         patient_id: p.id,
         assessment_date: domain::date_text(as_of),
         doses,

@@ -5,9 +5,11 @@ use tianshan_platform::{tx_exec, with_db, with_tx, AppError};
 use utoipa::ToSchema;
 
 mod batch;
+mod followup;
 mod reminders;
 mod vials;
 pub use batch::*;
+pub use followup::*;
 pub use reminders::*;
 pub use vials::*;
 

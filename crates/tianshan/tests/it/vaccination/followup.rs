@@ -331,3 +331,63 @@ async fn overdue_and_residence_api(app: &TestApp) {
     assert_eq!(s, 404);
 }
 both!(overdue_and_residence_api);
+
+/// The birth facility of a child: a hospital of the network or a place in words; a village or
+/// nothing is refused with nothing written; out of scope 404; shown on the child's page.
+async fn birth_facility(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let kid = super::infant(app, "生", 30).await;
+    let url = app.url(&format!(
+        "/api/v1/vaccination/children/{kid}/birth-facility"
+    ));
+    for bad in [json!({"code": VILLAGE}), json!({}), json!({"code": "NOPE"})] {
+        let (s, e) = post_json(&nurse, url.clone(), bad.clone()).await;
+        assert_eq!(s, 422, "{bad}: {e}");
+    }
+    let (_, r) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/children/{kid}")),
+    )
+    .await;
+    assert!(r["birth_facility"].is_null(), "nothing written: {r}");
+    let (s, f) = post_json(&nurse, url.clone(), json!({"code": "653100-H01"})).await;
+    assert_eq!(s, 200, "{f}");
+    assert_eq!(f["code"], "653100-H01");
+    let (s, f) = post_json(&nurse, url.clone(), json!({"name": "在家分娩"})).await;
+    assert_eq!(
+        (s, &f["code"], &f["name"]),
+        (200, &json!(""), &json!("在家分娩"))
+    );
+    let (_, r) = get_json(
+        &nurse,
+        app.url(&format!("/api/v1/vaccination/children/{kid}")),
+    )
+    .await;
+    assert_eq!(r["birth_facility"]["name"], "在家分娩");
+    let (s, _) = post_json(
+        &nurse,
+        app.url(&format!(
+            "/api/v1/vaccination/children/{}/birth-facility",
+            super::SHULE_CHILD
+        )),
+        json!({"name": "x"}),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let audit = crate::helpers::audit_for(app, &kid).await;
+    assert_eq!(
+        audit.iter().filter(|e| e.1 == "vaccination.child").count(),
+        2
+    );
+    let html = app
+        .browser("nurse")
+        .await
+        .get(&format!("/vaccination/children/{kid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let dd = html.split("id=\"birth-facility\">").nth(1).unwrap();
+    assert!(dd.split("</dd>").next().unwrap().contains("在家分娩"));
+}
+both!(birth_facility);
