@@ -391,3 +391,33 @@ async fn birth_facility(app: &TestApp) {
     assert!(dd.split("</dd>").next().unwrap().contains("在家分娩"));
 }
 both!(birth_facility);
+
+/// The demo's coverage tables: the nurse's township, the last five birth years by default.
+async fn demo_coverage(app: &TestApp) {
+    let (s, rep) = get_json(
+        &app.api("nurse").await,
+        app.url("/api/v1/vaccination/coverage"),
+    )
+    .await;
+    assert_eq!(s, 200, "{rep}");
+    assert_eq!(
+        (&rep["org_code"], &rep["level"]),
+        (&json!(TOWNSHIP), &json!("village"))
+    );
+    let counted: i64 = rep["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["total"] == true)
+        .map(|r| r["children"].as_i64().unwrap())
+        .sum();
+    assert!(counted > 0, "{rep}");
+    let html = app
+        .browser("nurse")
+        .await
+        .get("/vaccination/coverage")
+        .await;
+    assert_eq!(html.status(), 200);
+    assert!(html.text().await.unwrap().contains("coverage-csv"));
+}
+both!(demo_coverage);
