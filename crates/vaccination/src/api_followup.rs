@@ -85,7 +85,7 @@ async fn export_coverage(
     Query(p): Query<CoverageParams>,
 ) -> Result<Response, AppError> {
     let report = svc::coverage(&st, &who, &p.query(), ctx.t.locale).await?;
-    Ok(coverage_file(&report, &p.format)?)
+    coverage_file(&report, &p.format)
 }
 
 pub(crate) fn coverage_file(report: &CoverageReport, format: &str) -> Result<Response, AppError> {

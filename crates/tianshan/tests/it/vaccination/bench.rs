@@ -64,7 +64,7 @@ async fn load_children(app: &TestApp, n: usize) -> Vec<String> {
         let id = format!("bench-{i:06}");
         let input = PatientInput {
             family_name: "王".into(),
-            given_name: format!("{}", ["伟", "芳", "阳", "静"][i % 4]),
+            given_name: ["伟", "芳", "阳", "静"][i % 4].to_string(),
             sex: if i % 2 == 0 { "male" } else { "female" }.into(),
             birth_date: birth.to_string(),
             org_code: v.code.clone(),
