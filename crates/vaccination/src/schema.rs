@@ -238,6 +238,19 @@ CREATE TABLE vaccination_children (
 );
 "#;
 
+/// The last queue number issued per clinic and day: one conditional upsert hands out the next,
+/// so two check-ins at once never draw the same number (PostgreSQL locks the row).
+const QUEUE: &str = r#"
+CREATE TABLE vaccination_queue_numbers (
+    clinic_code TEXT NOT NULL,
+    day TEXT NOT NULL,
+    last_no BIGINT NOT NULL,
+    PRIMARY KEY (clinic_code, day)
+);
+INSERT INTO vaccination_queue_numbers (clinic_code, day, last_no)
+    SELECT clinic_code, day, MAX(queue_no) FROM vaccination_visits GROUP BY clinic_code, day;
+"#;
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration::same(
@@ -250,5 +263,10 @@ pub fn migrations() -> Vec<Migration> {
         Migration::same(403, "vaccination: reminders to guardians", REMINDERS),
         Migration::same(404, "vaccination: opened multi-dose vials", VIALS),
         Migration::same(405, "vaccination: birth facility of a child", CHILDREN),
+        Migration::same(
+            406,
+            "vaccination: queue numbers drawn without a race",
+            QUEUE,
+        ),
     ]
 }

@@ -375,9 +375,12 @@ pub async fn search_doses(
 
 // ---------------------------------------------------------------- visits
 
+/// The next queue number of a clinic on a day, drawn by one upsert (never twice the same).
 pub async fn next_queue_no(tx: &mut Tx, clinic: &str, day: &str) -> Result<i64, AppError> {
     let n: i64 = with_tx!(tx, c => sqlx::query_scalar(
-        "SELECT COALESCE(MAX(queue_no), 0) + 1 FROM vaccination_visits WHERE clinic_code = $1 AND day = $2")
+        "INSERT INTO vaccination_queue_numbers (clinic_code, day, last_no) VALUES ($1, $2, 1) \
+         ON CONFLICT (clinic_code, day) DO UPDATE SET last_no = vaccination_queue_numbers.last_no + 1 \
+         RETURNING last_no")
         .bind(clinic).bind(day).fetch_one(&mut *c).await)?;
     Ok(n)
 }

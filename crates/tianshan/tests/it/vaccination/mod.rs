@@ -9,6 +9,7 @@ use crate::helpers::{audit_for, TestApp};
 
 #[cfg(test)]
 mod bench;
+mod concurrency;
 mod followup;
 mod reminders;
 mod vials;
