@@ -68,6 +68,7 @@ struct StockPage {
     products: Vec<ProductRow>,
     devices: Vec<DeviceRow>,
     lots: Vec<LotRow>,
+    open_vials: Vec<crate::store::VialRow>,
     kinds: Vec<&'static str>,
     done: bool,
 }
@@ -89,7 +90,9 @@ async fn stock_page(
     let products = svc::products(&st).await?.as_ref().clone();
     let devices = svc::devices(&st, &who).await?;
     let lots = svc::lots(&st, &who).await?;
+    let open_vials = svc::open_vials(&st, &who).await?;
     render(&StockPage {
+        open_vials,
         shell: Shell::new(ctx, &st, Some(&who)),
         clinics,
         products,

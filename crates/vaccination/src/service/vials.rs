@@ -119,6 +119,13 @@ pub async fn vials(st: &Platform, who: &Principal, lot_id: &str) -> Result<Vec<V
     store::vials_of(&st.db, &l.id, 100).await
 }
 
+/// The open vials of the caller's area (for the stock page).
+pub async fn open_vials(st: &Platform, who: &Principal) -> Result<Vec<VialRow>, AppError> {
+    who.require(perms::STOCK)?;
+    let (lo, hi) = who.scope.path_range();
+    store::open_vials_in(&st.db, &lo, &hi).await
+}
+
 /// The sweep every five minutes.
 pub fn vial_task(st: Platform) -> BoxFuture<'static, ()> {
     Box::pin(async move {

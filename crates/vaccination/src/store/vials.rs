@@ -92,3 +92,12 @@ pub async fn vials_of(db: &Db, lot_id: &str, limit: i64) -> Result<Vec<VialRow>,
         with_db!(db, pool => sqlx::query_as::<_, VialRow>(&sql).bind(lot_id).bind(limit).fetch_all(pool).await)?,
     )
 }
+
+/// The open vials of the lots held under `[lo, hi)`.
+pub async fn open_vials_in(db: &Db, lo: &str, hi: &str) -> Result<Vec<VialRow>, AppError> {
+    Ok(with_db!(db, pool => sqlx::query_as::<_, VialRow>(
+        "SELECT v.id, v.lot_id, v.opened_at, v.expires_at, v.doses_left, v.status, v.closed_at, v.reason \
+         FROM vaccination_open_vials v JOIN vaccination_lots l ON l.id = v.lot_id \
+         WHERE v.status = 'open' AND l.org_path >= $1 AND l.org_path < $2 ORDER BY v.opened_at")
+        .bind(lo).bind(hi).fetch_all(pool).await)?)
+}

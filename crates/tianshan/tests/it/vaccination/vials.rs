@@ -163,5 +163,22 @@ async fn opened_vials(app: &TestApp) {
     // Nine doses emptied the open vial; the tenth opened one holding the last five of the lot.
     assert_eq!(open[0]["doses_left"], 4, "{v:?}");
     assert_eq!(v.iter().filter(|x| x["status"] == "used").count(), 1);
+    // The stock page shows the open vial with its doses left.
+    let html = app
+        .browser("nurse")
+        .await
+        .get("/vaccination/stock")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let vial = html
+        .split("id=\"vial-BCG-V1\">")
+        .nth(1)
+        .expect("the open vial on the stock page");
+    assert!(
+        vial.split("</span>").next().unwrap().contains('4'),
+        "{vial}"
+    );
 }
 both!(opened_vials);
