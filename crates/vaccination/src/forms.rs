@@ -36,6 +36,7 @@ pub fn routes() -> Router<Platform> {
         )
         .route("/vaccination/overdue", get(overdue_page))
         .route("/vaccination/overdue.csv", get(overdue_csv))
+        .route("/vaccination/overdue.xlsx", get(overdue_xlsx))
         .route(
             "/vaccination/overdue/reminders",
             axum::routing::post(reminders_post),
@@ -345,40 +346,66 @@ async fn overdue_page(
     })
 }
 
-async fn overdue_csv(
-    State(st): State<Platform>,
-    who: Principal,
-    Query(q): Query<OverdueQuery>,
-) -> Result<Response, AppError> {
-    use tianshan_platform::tabular;
-    let rows = svc::overdue(&st, &who, &q.org).await?;
-    const COLS: [&str; 7] = [
-        "patient_id",
-        "name",
-        "birth_date",
-        "guardian",
-        "guardian_phone",
-        "residence",
-        "overdue",
-    ];
-    let rows: Vec<Vec<String>> = rows
+/// Columns of the overdue file.
+const OVERDUE_COLS: [&str; 8] = [
+    "patient_id",
+    "name",
+    "birth_date",
+    "org_code",
+    "guardian",
+    "guardian_phone",
+    "residence",
+    "overdue",
+];
+
+async fn overdue_rows(
+    st: &Platform,
+    who: &Principal,
+    org: &str,
+) -> Result<Vec<Vec<String>>, AppError> {
+    let rows = svc::overdue(st, who, org).await?;
+    Ok(rows
         .into_iter()
         .map(|c| {
             vec![
                 c.patient_id,
                 c.name,
                 c.birth_date,
+                c.org_code,
                 c.guardian,
                 c.guardian_phone,
                 c.residence,
                 c.overdue.join("; "),
             ]
         })
-        .collect();
+        .collect())
+}
+
+async fn overdue_csv(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(q): Query<OverdueQuery>,
+) -> Result<Response, AppError> {
+    use tianshan_platform::tabular;
+    let rows = overdue_rows(&st, &who, &q.org).await?;
     Ok(tabular::download(
         "overdue.csv",
         tabular::CSV_TYPE,
-        tabular::to_csv(&COLS, &rows),
+        tabular::to_csv(&OVERDUE_COLS, &rows),
+    ))
+}
+
+async fn overdue_xlsx(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(q): Query<OverdueQuery>,
+) -> Result<Response, AppError> {
+    use tianshan_platform::tabular;
+    let rows = overdue_rows(&st, &who, &q.org).await?;
+    Ok(tabular::download(
+        "overdue.xlsx",
+        tabular::XLSX_TYPE,
+        tabular::to_xlsx("overdue", &OVERDUE_COLS, &rows)?,
     ))
 }
 

@@ -311,6 +311,13 @@ async fn overdue_and_residence_api(app: &TestApp) {
         .unwrap()
         .iter()
         .any(|o| o.as_str().unwrap().starts_with("HepB")));
+    let x = app
+        .browser("nurse")
+        .await
+        .get(&format!("/vaccination/overdue.xlsx?org={VILLAGE}"))
+        .await;
+    assert_eq!(x.status(), 200);
+    assert!(x.bytes().await.unwrap().starts_with(b"PK"), "an XLSX file");
     let (s, h) = get_json(
         &nurse,
         app.url(&format!("/api/v1/vaccination/children/{kid}/residence")),
