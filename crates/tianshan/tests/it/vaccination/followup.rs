@@ -428,3 +428,49 @@ async fn demo_coverage(app: &TestApp) {
     assert!(html.text().await.unwrap().contains("coverage-csv"));
 }
 both!(demo_coverage);
+
+/// Doses given elsewhere as FHIR Immunization NDJSON (the platform's import): a file with a bad
+/// line names it and writes nothing; the corrected file comes in, once.
+async fn immunization_ndjson_import(app: &TestApp) {
+    use tianshan_platform::auth::{identity_by_username, Channel, Principal};
+    use tianshan_platform::import;
+    let id = identity_by_username(&app.db, "nurse")
+        .await
+        .unwrap()
+        .unwrap();
+    let who = Principal::from_identity(&id, Channel::Cli, "", "test");
+    let kid = super::infant(app, "导", 120).await;
+    let imm = |cvx: &str, date: &str| {
+        json!({"resourceType": "Immunization", "status": "completed",
+               "patient": {"reference": format!("Patient/{kid}")},
+               "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": cvx}]},
+               "occurrenceDateTime": date})
+        .to_string()
+    };
+    let (d1, d2) = (super::days_ago(119), super::days_ago(88));
+    let bad = [imm("08", &d1), imm("08", "not-a-date")].join("\n");
+    let no_progress = |_: usize, _: usize| {};
+    let err = import::ndjson(&app.st, &who, bad.as_bytes(), false, &no_progress)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, tianshan_platform::AppError::InEntry(2, _)),
+        "{err:?}"
+    );
+    let url = app.url(&format!("/api/v1/vaccination/doses?patient={kid}"));
+    let nurse = app.api("nurse").await;
+    let (_, d) = get_json(&nurse, url.clone()).await;
+    assert_eq!(
+        d["doses"].as_array().unwrap().len(),
+        0,
+        "nothing half-imported"
+    );
+    let good = [imm("08", &d1), imm("08", &d2)].join("\n");
+    let out = import::ndjson(&app.st, &who, good.as_bytes(), false, &no_progress)
+        .await
+        .unwrap();
+    assert_eq!(out.created.get("Immunization"), Some(&2), "{out:?}");
+    let (_, d) = get_json(&nurse, url).await;
+    assert_eq!(d["doses"].as_array().unwrap().len(), 2);
+}
+both!(immunization_ndjson_import);
