@@ -494,7 +494,7 @@ pub async fn patient_page(
         }
         None => None,
     };
-    let q = patients::PageQuery {
+    let q = crate::store::pages::PageQuery {
         under,
         ids: page.ids.clone(),
         born_from: page.born_from.clone(),
@@ -502,7 +502,7 @@ pub async fn patient_page(
         after: page.after.clone(),
         limit: page.limit,
     };
-    let rows = patients::page_with_guardians(&st.db, &q, &who.scope).await?;
+    let rows = crate::store::pages::page_with_guardians(&st.db, &q, &who.scope).await?;
     let shown: Vec<&str> = rows.iter().map(|(r, _)| r.id.as_str()).collect();
     let detail = format!("{} by page: {}", rows.len(), shown.join(" "));
     st.audit(
