@@ -200,7 +200,7 @@ pub async fn coverage(
             .map(|(p, _)| p)
             .collect();
         let mut doses: HashMap<String, Vec<(String, Date)>> = HashMap::new();
-        for d in store::doses_of_many(&st.db, &ids).await? {
+        for d in store::dose_briefs_of_many(&st.db, &ids).await? {
             if let Some(on) = domain::parse_date(&d.given_on) {
                 doses
                     .entry(d.patient_id)

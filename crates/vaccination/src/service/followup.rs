@@ -203,9 +203,9 @@ pub async fn overdue(
         .await?
         .into_iter()
         .collect();
-    let mut doses: std::collections::HashMap<String, Vec<DoseRow>> =
+    let mut doses: std::collections::HashMap<String, Vec<store::DoseBrief>> =
         std::collections::HashMap::new();
-    for d in store::doses_of_many(&st.db, &ids).await? {
+    for d in store::dose_briefs_of_many(&st.db, &ids).await? {
         doses.entry(d.patient_id.clone()).or_default().push(d);
     }
     let products = products(st).await?;
@@ -248,7 +248,7 @@ pub async fn overdue(
 /// The overdue children among `items` (child, residence status, doses) on `as_of`.
 fn overdue_of(
     products: &[ProductRow],
-    items: Vec<(facade::PatientSummary, String, Vec<DoseRow>)>,
+    items: Vec<(facade::PatientSummary, String, Vec<store::DoseBrief>)>,
     as_of: Date,
 ) -> Result<Vec<OverdueChild>, AppError> {
     let mut out = Vec::new();
@@ -256,7 +256,7 @@ fn overdue_of(
         let Some(birth) = p.birth_date.as_deref().and_then(domain::parse_date) else {
             continue;
         };
-        let (_, due) = evaluate(products, birth, &p.sex, given, as_of)?;
+        let due = due_list(products, birth, &p.sex, &given, as_of)?;
         let overdue: Vec<String> = due
             .iter()
             .filter(|d| d.status == "overdue")

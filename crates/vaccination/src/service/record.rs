@@ -73,6 +73,46 @@ pub(crate) fn classify(
     }
 }
 
+/// A child's history for the engine from (id, CVX, date given) of each dose.
+fn history<'a>(
+    birth: Date,
+    sex: &str,
+    doses: impl Iterator<Item = (&'a str, i64, &'a str)>,
+) -> PatientHistory {
+    let mut history = PatientHistory::new(birth);
+    history.gender = Gender::from_fhir(sex);
+    for (id, cvx, given_on) in doses {
+        if let (Some(date), Ok(cvx)) = (domain::parse_date(given_on), u16::try_from(cvx)) {
+            history.doses.push(DoseAdministered {
+                id: id.to_string(),
+                date,
+                cvx: Cvx(cvx),
+                mvx: None,
+            });
+        }
+    }
+    history
+}
+
+/// The due list alone (an overdue list's need) from the doses' brief rows.
+pub fn due_list(
+    products: &[ProductRow],
+    birth: Date,
+    sex: &str,
+    doses: &[store::DoseBrief],
+    as_of: Date,
+) -> Result<Vec<DueItem>, AppError> {
+    let h = history(
+        birth,
+        sex,
+        doses
+            .iter()
+            .map(|d| (d.id.as_str(), d.cvx, d.given_on.as_str())),
+    );
+    let f = forecast(schedule()?, &h, as_of);
+    Ok(due_items(products, &f, as_of))
+}
+
 /// The engine's evaluation and forecast for a child's doses on `as_of`.
 pub fn evaluate(
     products: &[ProductRow],
@@ -81,20 +121,14 @@ pub fn evaluate(
     doses: Vec<DoseRow>,
     as_of: Date,
 ) -> Result<(Vec<DoseView>, Vec<DueItem>), AppError> {
-    let schedule = schedule()?;
-    let mut history = PatientHistory::new(birth);
-    history.gender = Gender::from_fhir(sex);
-    for d in &doses {
-        if let (Some(date), Ok(cvx)) = (domain::parse_date(&d.given_on), u16::try_from(d.cvx)) {
-            history.doses.push(DoseAdministered {
-                id: d.id.clone(),
-                date,
-                cvx: Cvx(cvx),
-                mvx: None,
-            });
-        }
-    }
-    let f = forecast(schedule, &history, as_of);
+    let history = history(
+        birth,
+        sex,
+        doses
+            .iter()
+            .map(|d| (d.id.as_str(), d.cvx, d.given_on.as_str())),
+    );
+    let f = forecast(schedule()?, &history, as_of);
     let name_of = |cvx: i64| products.iter().find(|p| p.cvx == cvx);
     let mut views = Vec::with_capacity(doses.len());
     for d in doses {
@@ -126,8 +160,16 @@ pub fn evaluate(
             evaluations,
         });
     }
-    let due = f
-        .vaccine_groups
+    Ok((views, due_items(products, &f, as_of)))
+}
+
+fn due_items(
+    products: &[ProductRow],
+    f: &tianshan_immunization::Forecast,
+    as_of: Date,
+) -> Vec<DueItem> {
+    let name_of = |cvx: i64| products.iter().find(|p| p.cvx == cvx);
+    f.vaccine_groups
         .iter()
         .map(|g| DueItem {
             vaccine_group: g.vaccine_group.to_string(),
@@ -147,8 +189,7 @@ pub fn evaluate(
                 })
                 .collect(),
         })
-        .collect();
-    Ok((views, due))
+        .collect()
 }
 
 /// A child's record: doses with their evaluation and the due list on `as_of` (today when

@@ -3,20 +3,31 @@
 use tianshan_platform::db::{Arg, Db, Where};
 use tianshan_platform::{bind_args, with_db, AppError};
 
-use super::{DoseRow, DOSE_COLS};
+use serde::Serialize;
 
-/// The completed doses of each of `ids`, by child then date.
-pub async fn doses_of_many(db: &Db, ids: &[String]) -> Result<Vec<DoseRow>, AppError> {
+/// What a list over many children needs of a dose.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DoseBrief {
+    pub id: String,
+    pub patient_id: String,
+    pub product_code: String,
+    pub cvx: i64,
+    /// `YYYY-MM-DD`.
+    pub given_on: String,
+}
+
+/// The completed doses of each of `ids` in brief, by child then date.
+pub async fn dose_briefs_of_many(db: &Db, ids: &[String]) -> Result<Vec<DoseBrief>, AppError> {
     let mut out = Vec::new();
     for chunk in ids.chunks(1000) {
         let mut w = Where::default();
         let ps: Vec<String> = chunk.iter().map(|i| w.arg(Arg::Text(i.clone()))).collect();
         let sql = format!(
-            "SELECT {DOSE_COLS} FROM vaccination_doses WHERE status = 'completed' AND patient_id IN ({}) \
-             ORDER BY patient_id, given_on, created_at",
+            "SELECT id, patient_id, product_code, cvx, given_on FROM vaccination_doses \
+             WHERE status = 'completed' AND patient_id IN ({}) ORDER BY patient_id, given_on, created_at",
             ps.join(", ")
         );
-        let rows: Vec<DoseRow> = with_db!(db, pool => bind_args!(sqlx::query_as::<_, DoseRow>(&sql), w.args).fetch_all(pool).await)?;
+        let rows: Vec<DoseBrief> = with_db!(db, pool => bind_args!(sqlx::query_as::<_, DoseBrief>(&sql), w.args).fetch_all(pool).await)?;
         out.extend(rows);
     }
     Ok(out)
