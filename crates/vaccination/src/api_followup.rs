@@ -21,7 +21,7 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(coverage))
         .routes(routes!(export_coverage))
         .routes(routes!(overdue))
-        .routes(routes!(residence))
+        .routes(routes!(residence, set_residence))
         .routes(routes!(birth_facility))
         .routes(routes!(send_reminders, list_reminders))
 }
@@ -232,4 +232,31 @@ async fn birth_facility(
     Ok(Json(
         svc::set_birth_facility(&st, &who, &id, &input.code, &input.name).await?,
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct ResidenceInput {
+    /// resident, moved_in or moved_out.
+    #[serde(default)]
+    status: String,
+    /// `YYYY-MM-DD`, not in the future.
+    #[serde(default)]
+    since: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Record a change of a child's residence status from a date (流动儿童: moved in, moved out).
+#[utoipa::path(post, path = "/api/v1/vaccination/children/{id}/residence", tag = "vaccination",
+    params(("id" = String, Path, description = "Patient id")), request_body = ResidenceInput,
+    responses((status = 201, body = ResidenceRow), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+async fn set_residence(
+    State(st): State<Platform>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(input): Json<ResidenceInput>,
+) -> Result<Response, AppError> {
+    let row = svc::set_residence(&st, &who, &id, &input.status, &input.since, &input.note).await?;
+    Ok((StatusCode::CREATED, Json(row)).into_response())
 }

@@ -277,15 +277,22 @@ both!(coverage_by_cohort);
 async fn overdue_and_residence_api(app: &TestApp) {
     let nurse = app.api("nurse").await;
     let kid = super::infant(app, "癸", 200).await;
-    let r = app
-        .browser("nurse")
-        .await
-        .post_form(
-            &format!("/vaccination/children/{kid}/residence"),
-            &[("status", "moved_in"), ("since", &super::days_ago(20))],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
+    let res = app.url(&format!("/api/v1/vaccination/children/{kid}/residence"));
+    for bad in [
+        json!({"status": "gone", "since": "2025-01-01"}),
+        json!({"status": "moved_in", "since": "2999-01-01"}),
+        json!({}),
+    ] {
+        let (s, e) = post_json(&nurse, res.clone(), bad.clone()).await;
+        assert_eq!(s, 422, "{bad}: {e}");
+    }
+    let (s, r) = post_json(
+        &nurse,
+        res,
+        json!({"status": "moved_in", "since": super::days_ago(20), "note": "随父母迁入"}),
+    )
+    .await;
+    assert_eq!((s, &r["status"]), (201, &json!("moved_in")), "{r}");
     let (s, list) = get_json(
         &nurse,
         app.url(&format!("/api/v1/vaccination/overdue?org={TOWNSHIP}")),
@@ -325,6 +332,7 @@ async fn overdue_and_residence_api(app: &TestApp) {
     .await;
     assert_eq!(s, 200);
     assert_eq!(h["history"][0]["status"], "moved_in");
+    assert_eq!(h["history"].as_array().unwrap().len(), 1, "bad input wrote nothing: {h}");
     let (s, _) = get_json(&nurse, app.url("/api/v1/vaccination/overdue?org=653122100")).await;
     assert_eq!(s, 404, "a Shule township is out of scope");
     let (s, _) = get_json(
