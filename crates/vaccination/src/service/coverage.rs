@@ -251,7 +251,8 @@ pub async fn coverage(
     let mut keys: Vec<(i32, String)> = groups.keys().cloned().collect();
     keys.sort();
     let mut rows = Vec::new();
-    for year in from_year..=to_year {
+    // The newest cohort first.
+    for year in (from_year..=to_year).rev() {
         let mut total = Tally::default();
         let mut part = Vec::new();
         for k in keys.iter().filter(|k| k.0 == year) {

@@ -332,7 +332,11 @@ async fn overdue_and_residence_api(app: &TestApp) {
     .await;
     assert_eq!(s, 200);
     assert_eq!(h["history"][0]["status"], "moved_in");
-    assert_eq!(h["history"].as_array().unwrap().len(), 1, "bad input wrote nothing: {h}");
+    assert_eq!(
+        h["history"].as_array().unwrap().len(),
+        1,
+        "bad input wrote nothing: {h}"
+    );
     let (s, _) = get_json(&nurse, app.url("/api/v1/vaccination/overdue?org=653122100")).await;
     assert_eq!(s, 404, "a Shule township is out of scope");
     let (s, _) = get_json(

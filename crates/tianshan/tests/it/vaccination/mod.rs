@@ -1579,6 +1579,19 @@ mod browser {
         wait_for(&c, "#receive").await;
         fits(&c, "stock page").await;
         shot(&c, "vaccination-9-stock.png").await;
+        // Coverage tables and the overdue list of the village fit the phone as well.
+        c.goto(&format!("{base}/vaccination/coverage"))
+            .await
+            .unwrap();
+        wait_for(&c, "#coverage-form").await;
+        fits(&c, "coverage page").await;
+        shot(&c, "vaccination-10-coverage.png").await;
+        c.goto(&format!("{base}/vaccination/overdue?org=653121100201"))
+            .await
+            .unwrap();
+        wait_for(&c, "#overdue").await;
+        fits(&c, "overdue list").await;
+        shot(&c, "vaccination-11-overdue.png").await;
     }
 
     async fn board(c: Client, base: String, no: i64) {
