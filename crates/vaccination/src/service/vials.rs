@@ -17,6 +17,7 @@ const NEVER: &str = "9999-12-31T00:00:00Z";
 /// Waste an open vial with its doses left (a wastage movement, never below zero) and a reason
 /// code (`vial_expired_hours`, `vial_expired_session`).
 async fn waste(tx: &mut Tx, who: &Principal, v: &VialRow, reason: &str) -> Result<(), AppError> {
+    store::lock_lot(tx, &v.lot_id).await?;
     if !store::waste_vial(tx, &v.id, reason).await? {
         return Ok(());
     }
@@ -51,6 +52,9 @@ pub(crate) async fn expire_lot_vial(
     lot_id: &str,
 ) -> Result<(), AppError> {
     let now = tx.now().to_string();
+    // The lot first, then its vial: the order every path takes (no deadlock between two
+    // stations, or a station and the sweep).
+    store::lock_lot(tx, lot_id).await?;
     if let Some(v) = store::open_vial_tx(tx, lot_id).await? {
         if v.expires_at <= now {
             let lot = store::lot_tx(tx, lot_id).await?.ok_or(AppError::NotFound)?;

@@ -20,6 +20,17 @@ pub struct VialRow {
 
 const COLS: &str = "id, lot_id, opened_at, expires_at, doses_left, status, closed_at, reason";
 
+/// Take the lot's row lock first (a no-op update: PostgreSQL locks the row, SQLite has one
+/// writer), so every transaction touching a lot and its vials locks them in the same order.
+pub async fn lock_lot(tx: &mut Tx, lot_id: &str) -> Result<(), AppError> {
+    tx_exec!(
+        tx,
+        sqlx::query("UPDATE vaccination_lots SET updated_at = updated_at WHERE id = $1")
+            .bind(lot_id)
+    )?;
+    Ok(())
+}
+
 /// The lot's open vial, if any.
 pub async fn open_vial_tx(tx: &mut Tx, lot_id: &str) -> Result<Option<VialRow>, AppError> {
     let sql =
