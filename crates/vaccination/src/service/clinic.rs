@@ -355,8 +355,21 @@ pub(crate) async fn next_appointment(
     who: &Principal,
     patient: &str,
 ) -> Result<Option<String>, AppError> {
-    let r = child_record(st, who, patient, Some(today(st) + time::Duration::days(1))).await?;
-    Ok(r.due
+    // The due list alone (no dose views): leave is a station's action, kept short.
+    let p = facade::patient(st, who, patient).await?;
+    let Some(birth) = p.birth_date.as_deref().and_then(domain::parse_date) else {
+        return Ok(None);
+    };
+    let doses = store::dose_briefs_of_many(&st.db, std::slice::from_ref(&p.id)).await?;
+    let products = products(st).await?;
+    let due = due_list(
+        &products,
+        birth,
+        &p.sex,
+        &doses,
+        today(st) + time::Duration::days(1),
+    )?;
+    Ok(due
         .iter()
         .filter(|d| matches!(d.status.as_str(), "due" | "overdue" | "not_yet_due"))
         .filter_map(|d| d.recommended.clone().or(d.earliest.clone()))
