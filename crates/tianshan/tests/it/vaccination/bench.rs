@@ -234,6 +234,12 @@ async fn vaccination_http() {
         Ok("postgres") => Backend::Postgres,
         _ => Backend::Sqlite,
     };
+    let name = if matches!(backend, Backend::Postgres) {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!("backend: {name}");
     let app = spawn_app(backend).await;
     let (visits, children) = (
         env("VACC_BENCH_VISITS", 600),
