@@ -116,6 +116,7 @@ struct ChildPage {
     clinic: String,
     aefi: String,
     residence: Vec<crate::store::ResidenceRow>,
+    reminders: Vec<svc::ReminderView>,
     today: String,
 }
 
@@ -128,8 +129,10 @@ async fn child_page(
 ) -> Result<Response, AppError> {
     let r = svc::child_record(&st, &who, &id, None).await?;
     let residence = svc::residence(&st, &who, &r.patient_id).await?;
+    let reminders = svc::child_reminders(&st, &who, &r.patient_id).await?;
     render(&ChildPage {
         residence,
+        reminders,
         today: crate::domain::date_text(st.clock.now().date()),
         shell: Shell::new(ctx, &st, Some(&who)),
         r,

@@ -147,3 +147,15 @@ pub async fn reminders(
     let rows = store::reminders_in(&st.db, &org.path, &hi, 500).await?;
     views(st, rows).await
 }
+
+/// A child's reminders with their delivery state (the child read through the facade first).
+pub async fn child_reminders(
+    st: &Platform,
+    who: &Principal,
+    patient_id: &str,
+) -> Result<Vec<ReminderView>, AppError> {
+    who.require(perms::READ)?;
+    let child = facade::require_patient(st, who, patient_id.trim()).await?;
+    let rows = store::reminders_of(&st.db, &child.id).await?;
+    views(st, rows).await
+}

@@ -54,6 +54,15 @@ pub async fn reminders_in(
         .bind(lo).bind(hi).bind(limit).fetch_all(pool).await)?)
 }
 
+/// A child's reminders, newest first.
+pub async fn reminders_of(db: &Db, patient_id: &str) -> Result<Vec<ReminderRow>, AppError> {
+    let sql = format!(
+        "SELECT {COLS} FROM vaccination_reminders WHERE patient_id = $1 ORDER BY created_at DESC, id LIMIT 50"
+    );
+    Ok(with_db!(db, pool => sqlx::query_as::<_, ReminderRow>(&sql)
+        .bind(patient_id).fetch_all(pool).await)?)
+}
+
 /// Which of `ids` already had a reminder at or after `since` (no second message the same day).
 pub async fn reminded_since(db: &Db, ids: &[String], since: &str) -> Result<Vec<String>, AppError> {
     let mut out = Vec::new();

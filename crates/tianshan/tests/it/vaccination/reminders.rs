@@ -218,5 +218,23 @@ async fn reminders_through_the_gateway(app: &TestApp) {
         row.split("</tr>").next().unwrap().contains("rem-sent"),
         "{row}"
     );
+    // And the child's page, with the reason of a failure.
+    let html = app
+        .browser("nurse")
+        .await
+        .get(&format!("/vaccination/children/{other}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let list = html
+        .split("id=\"child-reminders\">")
+        .nth(1)
+        .expect("the child's reminders");
+    let list = list.split("</ul>").next().unwrap();
+    assert!(
+        list.contains("rem-failed") && list.contains("no gateway"),
+        "{list}"
+    );
 }
 both!(reminders_through_the_gateway);
