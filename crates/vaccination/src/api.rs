@@ -36,11 +36,12 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(report_aefi, list_aefi))
         .routes(routes!(export_aefi))
         .routes(routes!(list_alerts))
-        .routes(routes!(coverage))
         .routes(routes!(list_devices, create_device))
         .routes(routes!(get_device))
         .routes(routes!(add_reading))
         .routes(routes!(review_device))
+        .merge(crate::api_followup::routes())
+        .merge(crate::api_vials::routes())
 }
 
 fn created<T: Serialize>(v: T) -> Response {
@@ -523,21 +524,6 @@ async fn review_device(
     Path(id): Path<String>,
 ) -> Result<Json<DeviceRow>, AppError> {
     Ok(Json(svc::review_device(&st, &who, &id).await?))
-}
-
-#[derive(Serialize, ToSchema)]
-struct Coverage {
-    places: Vec<PlaceCoverage>,
-}
-
-/// Coverage per village and product in the caller's area: children with one, two, three doses,
-/// the share with at least one, DTaP dropout 1 → 3.
-#[utoipa::path(get, path = "/api/v1/vaccination/coverage", tag = "vaccination",
-    responses((status = 200, body = Coverage), (status = 403, body = ApiError)), security(("bearer" = [])))]
-async fn coverage(State(st): State<Platform>, who: Principal) -> Result<Json<Coverage>, AppError> {
-    Ok(Json(Coverage {
-        places: svc::coverage(&st, &who).await?,
-    }))
 }
 
 #[derive(Deserialize, IntoParams)]

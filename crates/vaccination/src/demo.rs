@@ -211,6 +211,9 @@ pub async fn load(st: &Platform) -> Result<(), AppError> {
                     expiry: domain::date_text(expiry),
                     quantity: *qty,
                     doses_per_vial: if *product == "BCG" { 10 } else { 1 },
+                    // Reconstituted BCG is discarded four hours after opening.
+                    open_policy: if *product == "BCG" { "hours" } else { "none" }.into(),
+                    open_hours: if *product == "BCG" { 4 } else { 0 },
                     device_id: if (1..4).contains(&i) || clinic == TOKKUZAK_CLINIC {
                         Some(fridge.into())
                     } else {

@@ -30,8 +30,17 @@ pub fn routes() -> Router<Platform> {
             "/vaccination/children/{id}/residence",
             axum::routing::post(residence_post),
         )
+        .route(
+            "/vaccination/children/{id}/birth-facility",
+            axum::routing::post(birth_facility_post),
+        )
         .route("/vaccination/overdue", get(overdue_page))
         .route("/vaccination/overdue.csv", get(overdue_csv))
+        .route("/vaccination/overdue.xlsx", get(overdue_xlsx))
+        .route(
+            "/vaccination/overdue/reminders",
+            axum::routing::post(reminders_post),
+        )
 }
 
 /// Adjustment kinds offered on the page (a receipt is a new lot).
@@ -60,6 +69,7 @@ struct StockPage {
     products: Vec<ProductRow>,
     devices: Vec<DeviceRow>,
     lots: Vec<LotRow>,
+    open_vials: Vec<crate::store::VialRow>,
     kinds: Vec<&'static str>,
     done: bool,
 }
@@ -81,7 +91,9 @@ async fn stock_page(
     let products = svc::products(&st).await?.as_ref().clone();
     let devices = svc::devices(&st, &who).await?;
     let lots = svc::lots(&st, &who).await?;
+    let open_vials = svc::open_vials(&st, &who).await?;
     render(&StockPage {
+        open_vials,
         shell: Shell::new(ctx, &st, Some(&who)),
         clinics,
         products,
@@ -118,6 +130,10 @@ struct ReceiveForm {
     doses_per_vial: String,
     #[serde(default)]
     device_id: String,
+    #[serde(default)]
+    open_policy: String,
+    #[serde(default)]
+    open_hours: String,
 }
 
 async fn receive(
@@ -143,6 +159,12 @@ async fn receive(
             quantity,
             doses_per_vial,
             device_id: Some(f.device_id).filter(|d| !d.is_empty()),
+            open_hours: if f.open_hours.trim().is_empty() {
+                0
+            } else {
+                number("open_hours", &f.open_hours)?
+            },
+            open_policy: f.open_policy,
         },
     )
     .await?;
@@ -282,6 +304,7 @@ struct OverduePage {
     places: Vec<(String, String)>,
     org: String,
     children: Vec<svc::OverdueChild>,
+    reminders: Vec<svc::ReminderView>,
 }
 
 /// Villages (and other places below a township) of the caller's area, for the chooser.
@@ -293,7 +316,7 @@ async fn places(
     Ok(facade::scope_orgs(st, who, 500)
         .await?
         .into_iter()
-        .filter(|o| o.kind == "village")
+        .filter(|o| o.kind == "village" || o.kind == "township")
         .map(|o| (o.code.clone(), o.name(locale).to_string()))
         .collect())
 }
@@ -306,17 +329,56 @@ async fn overdue_page(
 ) -> Result<Response, AppError> {
     who.require(perms::READ)?;
     let places = places(&st, &who, ctx.t.locale).await?;
-    let children = if q.org.trim().is_empty() {
-        Vec::new()
+    let (children, reminders) = if q.org.trim().is_empty() {
+        (Vec::new(), Vec::new())
     } else {
-        svc::overdue(&st, &who, &q.org).await?
+        (
+            svc::overdue(&st, &who, &q.org).await?,
+            svc::reminders(&st, &who, &q.org).await?,
+        )
     };
     render(&OverduePage {
         shell: Shell::new(ctx, &st, Some(&who)),
         places,
         org: q.org,
         children,
+        reminders,
     })
+}
+
+/// Columns of the overdue file.
+const OVERDUE_COLS: [&str; 8] = [
+    "patient_id",
+    "name",
+    "birth_date",
+    "org_code",
+    "guardian",
+    "guardian_phone",
+    "residence",
+    "overdue",
+];
+
+async fn overdue_rows(
+    st: &Platform,
+    who: &Principal,
+    org: &str,
+) -> Result<Vec<Vec<String>>, AppError> {
+    let rows = svc::overdue(st, who, org).await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| {
+            vec![
+                c.patient_id,
+                c.name,
+                c.birth_date,
+                c.org_code,
+                c.guardian,
+                c.guardian_phone,
+                c.residence,
+                c.overdue.join("; "),
+            ]
+        })
+        .collect())
 }
 
 async fn overdue_csv(
@@ -325,33 +387,58 @@ async fn overdue_csv(
     Query(q): Query<OverdueQuery>,
 ) -> Result<Response, AppError> {
     use tianshan_platform::tabular;
-    let rows = svc::overdue(&st, &who, &q.org).await?;
-    const COLS: [&str; 7] = [
-        "patient_id",
-        "name",
-        "birth_date",
-        "guardian",
-        "guardian_phone",
-        "residence",
-        "overdue",
-    ];
-    let rows: Vec<Vec<String>> = rows
-        .into_iter()
-        .map(|c| {
-            vec![
-                c.patient_id,
-                c.name,
-                c.birth_date,
-                c.guardian,
-                c.guardian_phone,
-                c.residence,
-                c.overdue.join("; "),
-            ]
-        })
-        .collect();
+    let rows = overdue_rows(&st, &who, &q.org).await?;
     Ok(tabular::download(
         "overdue.csv",
         tabular::CSV_TYPE,
-        tabular::to_csv(&COLS, &rows),
+        tabular::to_csv(&OVERDUE_COLS, &rows),
     ))
+}
+
+async fn overdue_xlsx(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(q): Query<OverdueQuery>,
+) -> Result<Response, AppError> {
+    use tianshan_platform::tabular;
+    let rows = overdue_rows(&st, &who, &q.org).await?;
+    Ok(tabular::download(
+        "overdue.xlsx",
+        tabular::XLSX_TYPE,
+        tabular::to_xlsx("overdue", &OVERDUE_COLS, &rows)?,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct RemindForm {
+    #[serde(default)]
+    org: String,
+}
+
+async fn reminders_post(
+    State(st): State<Platform>,
+    ctx: PageCtx,
+    who: Principal,
+    Form(f): Form<RemindForm>,
+) -> Result<Response, AppError> {
+    svc::send_reminders(&st, &who, &f.org, &ctx.t).await?;
+    Ok(Redirect::to(&format!("/vaccination/overdue?org={}", f.org.trim())).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct BirthFacilityForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn birth_facility_post(
+    State(st): State<Platform>,
+    who: Principal,
+    Path(id): Path<String>,
+    Form(f): Form<BirthFacilityForm>,
+) -> Result<Response, AppError> {
+    svc::set_birth_facility(&st, &who, &id, &f.code, &f.name).await?;
+    Ok(Redirect::to(&format!("/vaccination/children/{id}")).into_response())
 }

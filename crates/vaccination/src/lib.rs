@@ -4,6 +4,9 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api;
+mod api_followup;
+mod api_vials;
+mod coverage_page;
 pub mod demo;
 pub mod domain;
 mod fhir;
@@ -19,9 +22,10 @@ use tianshan_platform::Module;
 
 pub use service::perms;
 
-/// What the benchmark needs: the row types and an empty clinic with one lot.
+/// What the benchmark needs: the row types, an empty clinic with one lot, and loading doses
+/// already checked (generated histories) inside the caller's transaction.
 pub mod bulk {
-    pub use crate::store::{bench_clinic, DoseRow, ProductRow};
+    pub use crate::store::{bench_clinic, insert_dose, DoseRow, ProductRow};
 }
 
 pub fn module() -> Module {
@@ -31,11 +35,13 @@ pub fn module() -> Module {
         migrations: schema::migrations(),
         catalogues: tianshan_platform::catalogues!("vaccination"),
         nav: vec![NavItem::new("vacc.nav", "/vaccination", Some(perms::READ))],
-        pages: web::routes().merge(forms::routes()),
+        pages: web::routes()
+            .merge(forms::routes())
+            .merge(coverage_page::routes()),
         api: api::routes(),
         fhir: fhir::types(),
         demo: Some(demo::loader),
-        tasks: vec![mqtt::task],
+        tasks: vec![mqtt::task, service::vial_task],
         ..Module::new("vaccination")
     }
 }

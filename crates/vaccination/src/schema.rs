@@ -188,6 +188,69 @@ CREATE INDEX vaccination_residence_patient ON vaccination_residence(patient_id, 
 CREATE INDEX vaccination_residence_path ON vaccination_residence(patient_path);
 "#;
 
+/// Reminders sent to guardians of overdue children: each one's message in the platform's outbox
+/// (its delivery state lives there).
+const REMINDERS: &str = r#"
+CREATE TABLE vaccination_reminders (
+    id TEXT PRIMARY KEY,
+    patient_id TEXT NOT NULL,
+    patient_path TEXT COLLATE BINARY NOT NULL,
+    org_code TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    overdue TEXT NOT NULL,
+    message_id BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX vaccination_reminders_path ON vaccination_reminders(patient_path, created_at);
+CREATE INDEX vaccination_reminders_patient ON vaccination_reminders(patient_id, created_at);
+"#;
+
+/// Opened multi-dose vials: the lot's policy (discard after hours, or at the end of the clinic
+/// day) and each open vial with the doses left in it; at most one open vial per lot.
+const VIALS: &str = r#"
+ALTER TABLE vaccination_lots ADD COLUMN open_policy TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE vaccination_lots ADD COLUMN open_hours BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE vaccination_open_vials (
+    id TEXT PRIMARY KEY,
+    lot_id TEXT NOT NULL REFERENCES vaccination_lots(id),
+    opened_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    doses_left BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    closed_at TEXT,
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX vaccination_open_vials_one ON vaccination_open_vials(lot_id) WHERE status = 'open';
+CREATE INDEX vaccination_open_vials_due ON vaccination_open_vials(status, expires_at);
+"#;
+
+/// What the module knows of a child beyond the registry's record: the birth facility (an
+/// organisation of the tree, or a place named in words: born at home, elsewhere).
+const CHILDREN: &str = r#"
+CREATE TABLE vaccination_children (
+    patient_id TEXT PRIMARY KEY,
+    patient_path TEXT COLLATE BINARY NOT NULL,
+    birth_facility_code TEXT NOT NULL DEFAULT '',
+    birth_facility_name TEXT NOT NULL DEFAULT '',
+    updated_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"#;
+
+/// The last queue number issued per clinic and day: one conditional upsert hands out the next,
+/// so two check-ins at once never draw the same number (PostgreSQL locks the row).
+const QUEUE: &str = r#"
+CREATE TABLE vaccination_queue_numbers (
+    clinic_code TEXT NOT NULL,
+    day TEXT NOT NULL,
+    last_no BIGINT NOT NULL,
+    PRIMARY KEY (clinic_code, day)
+);
+INSERT INTO vaccination_queue_numbers (clinic_code, day, last_no)
+    SELECT clinic_code, day, MAX(queue_no) FROM vaccination_visits GROUP BY clinic_code, day;
+"#;
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration::same(
@@ -197,5 +260,13 @@ pub fn migrations() -> Vec<Migration> {
         ),
         Migration::same(401, "vaccination: China programme products", PRODUCTS),
         Migration::same(402, "vaccination: residence status history", RESIDENCE),
+        Migration::same(403, "vaccination: reminders to guardians", REMINDERS),
+        Migration::same(404, "vaccination: opened multi-dose vials", VIALS),
+        Migration::same(405, "vaccination: birth facility of a child", CHILDREN),
+        Migration::same(
+            406,
+            "vaccination: queue numbers drawn without a race",
+            QUEUE,
+        ),
     ]
 }

@@ -20,7 +20,6 @@ pub fn routes() -> Router<Platform> {
         .route("/vaccination", get(home))
         .route("/vaccination/vaccination.js", get(script))
         .route("/vaccination/children/{id}", get(child_page))
-        .route("/vaccination/coverage", get(coverage_page))
         .route("/vaccination/devices/{id}", get(device_page))
         .route("/vaccination/devices/{id}/review", post(review_device))
         .route("/vaccination/lots/{id}/decision", post(decide_lot))
@@ -117,6 +116,7 @@ struct ChildPage {
     clinic: String,
     aefi: String,
     residence: Vec<crate::store::ResidenceRow>,
+    reminders: Vec<svc::ReminderView>,
     today: String,
 }
 
@@ -129,8 +129,10 @@ async fn child_page(
 ) -> Result<Response, AppError> {
     let r = svc::child_record(&st, &who, &id, None).await?;
     let residence = svc::residence(&st, &who, &r.patient_id).await?;
+    let reminders = svc::child_reminders(&st, &who, &r.patient_id).await?;
     render(&ChildPage {
         residence,
+        reminders,
         today: crate::domain::date_text(st.clock.now().date()),
         shell: Shell::new(ctx, &st, Some(&who)),
         r,
@@ -406,25 +408,6 @@ async fn script() -> Response {
         include_str!("../static/vaccination.js"),
     )
         .into_response()
-}
-
-#[derive(Template)]
-#[template(path = "vacc_coverage.html")]
-struct CoveragePage {
-    shell: Shell,
-    places: Vec<svc::PlaceCoverage>,
-}
-
-async fn coverage_page(
-    State(st): State<Platform>,
-    ctx: PageCtx,
-    who: Principal,
-) -> Result<Response, AppError> {
-    let places = svc::coverage(&st, &who).await?;
-    render(&CoveragePage {
-        shell: Shell::new(ctx, &st, Some(&who)),
-        places,
-    })
 }
 
 /// One point of the temperature chart (SVG coordinates) and whether it is out of range.

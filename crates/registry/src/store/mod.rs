@@ -2,6 +2,7 @@
 //! backends through `with_db!`.
 pub mod bulk;
 pub mod orgs;
+pub mod pages;
 pub mod patients;
 pub mod practitioners;
 pub mod requests;

@@ -39,7 +39,7 @@ pub struct GuardianRow {
     pub phone: String,
 }
 
-const COLS: &str = "p.id, p.org_code, p.org_path, p.family_name, p.given_name, p.full_name, p.name_ug, p.name_latin, \
+pub(crate) const COLS: &str = "p.id, p.org_code, p.org_path, p.family_name, p.given_name, p.full_name, p.name_ug, p.name_latin, \
     p.sex, p.birth_date, p.ethnicity, p.id_number, p.phone, p.address, p.fhir_extra, p.created_at, p.updated_at, p.version";
 
 /// Insert a validated patient registered at an organisation with path `org_path`, with its

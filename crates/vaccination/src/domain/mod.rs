@@ -1,5 +1,8 @@
 //! Pure rules of the vaccination clinic: which lot may be used, the steps of a clinic visit,
 //! temperature readings and excursions. No I/O; time is an input.
+pub mod coverage;
+pub mod vial;
+
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;

@@ -7,6 +7,13 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::helpers::{audit_for, TestApp};
 
+#[cfg(test)]
+mod bench;
+mod concurrency;
+mod followup;
+mod reminders;
+mod vials;
+
 const CLINIC: &str = "653121100-VC";
 const VILLAGE: &str = "653121100201";
 /// A child in Shule county: outside the demo nurse's township.
@@ -889,71 +896,6 @@ async fn import_and_export(app: &TestApp) {
 }
 both!(import_and_export);
 
-async fn coverage_by_village(app: &TestApp) {
-    let nurse = app.api("nurse").await;
-    let mut kids = Vec::new();
-    for given in ["辛", "壬"] {
-        let (s, body) = post_json(&nurse, app.url("/api/v1/patients?confirm_not_duplicate=true"),
-            json!({"family_name": "覆", "given_name": given, "sex": "male", "birth_date": days_ago(300), "org_code": "653121100202"})).await;
-        assert_eq!(s, 201, "{body}");
-        kids.push(body["patient"]["id"].as_str().unwrap().to_string());
-    }
-    for (kid, n) in [(&kids[0], 3), (&kids[1], 1)] {
-        for k in 0..n {
-            let (s, e) = post_json(&nurse, app.url("/api/v1/vaccination/doses"),
-                json!({"patient_id": kid, "product_code": "DTaP", "elsewhere": true, "given_on": days_ago(200 - 40 * k)})).await;
-            assert_eq!(s, 201, "{e}");
-        }
-    }
-    let (s, c) = get_json(
-        &app.api("official").await,
-        app.url("/api/v1/vaccination/coverage"),
-    )
-    .await;
-    assert_eq!(s, 200);
-    assert!(
-        c["places"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["org_code"] != "653121100202"),
-        "the Hami official sees no Kashgar village"
-    );
-    let (_, c) = get_json(&nurse, app.url("/api/v1/vaccination/coverage")).await;
-    let place = c["places"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["org_code"] == "653121100202")
-        .unwrap();
-    assert_eq!(place["children"], 2, "{place}");
-    assert_eq!(place["name"], "托万克村");
-    let dtap = place["antigens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["product_code"] == "DTaP")
-        .unwrap();
-    assert_eq!(
-        (
-            dtap["dose1"].as_i64(),
-            dtap["dose2"].as_i64(),
-            dtap["dose3"].as_i64()
-        ),
-        (Some(2), Some(1), Some(1))
-    );
-    assert_eq!(dtap["coverage1"], 100.0);
-    assert_eq!(place["dtap_dropout"], 50.0);
-    let page = app
-        .browser("nurse")
-        .await
-        .get("/vaccination/coverage")
-        .await;
-    assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("托万克村"));
-}
-both!(coverage_by_village);
-
 /// Every page answers for the nurse (the demo clinic mid-morning), and refuses those without
 /// the permission or outside the scope.
 async fn pages_render(app: &TestApp) {
@@ -1637,6 +1579,19 @@ mod browser {
         wait_for(&c, "#receive").await;
         fits(&c, "stock page").await;
         shot(&c, "vaccination-9-stock.png").await;
+        // Coverage tables and the overdue list of the village fit the phone as well.
+        c.goto(&format!("{base}/vaccination/coverage"))
+            .await
+            .unwrap();
+        wait_for(&c, "#coverage-form").await;
+        fits(&c, "coverage page").await;
+        shot(&c, "vaccination-10-coverage.png").await;
+        c.goto(&format!("{base}/vaccination/overdue?org=653121100201"))
+            .await
+            .unwrap();
+        wait_for(&c, "#overdue").await;
+        fits(&c, "overdue list").await;
+        shot(&c, "vaccination-11-overdue.png").await;
     }
 
     async fn board(c: Client, base: String, no: i64) {

@@ -1,8 +1,19 @@
-//! The vaccination module's SQL (the only file of the module that has any).
+//! The vaccination module's SQL (the only folder of the module that has any).
 use serde::Serialize;
 use tianshan_platform::db::{Db, Tx};
 use tianshan_platform::{tx_exec, with_db, with_tx, AppError};
 use utoipa::ToSchema;
+
+mod batch;
+mod cold_chain;
+mod followup;
+mod reminders;
+mod vials;
+pub use batch::*;
+pub use cold_chain::*;
+pub use followup::*;
+pub use reminders::*;
+pub use vials::*;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ProductRow {
@@ -41,11 +52,15 @@ pub struct LotRow {
     pub status_reason: String,
     pub created_at: String,
     pub updated_at: String,
+    /// What happens to an opened multi-dose vial: none (kept until empty), hours (discarded
+    /// `open_hours` after opening), session (discarded at the end of the clinic day).
+    pub open_policy: String,
+    pub open_hours: i64,
 }
 
 const LOT_COLS: &str =
     "id, org_code, org_path, product_code, lot_no, manufacturer, expiry, doses_per_vial, \
-    device_id, quantity, status, status_reason, created_at, updated_at";
+    device_id, quantity, status, status_reason, created_at, updated_at, open_policy, open_hours";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct DoseRow {
@@ -73,7 +88,7 @@ pub struct DoseRow {
     pub created_at: String,
 }
 
-const DOSE_COLS: &str =
+pub(crate) const DOSE_COLS: &str =
     "id, patient_id, patient_path, org_code, product_code, cvx, lot_id, lot_no, given_on, site, \
     route, vaccinator, source, visit_id, status, recorded_by, created_at";
 
@@ -191,10 +206,11 @@ pub async fn products(db: &Db) -> Result<Vec<ProductRow>, AppError> {
 // ---------------------------------------------------------------- lots
 
 pub async fn insert_lot(tx: &mut Tx, l: &LotRow) -> Result<(), AppError> {
-    tx_exec!(tx, sqlx::query(&format!("INSERT INTO vaccination_lots ({LOT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"))
+    tx_exec!(tx, sqlx::query(&format!("INSERT INTO vaccination_lots ({LOT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"))
         .bind(&l.id).bind(&l.org_code).bind(&l.org_path).bind(&l.product_code).bind(&l.lot_no)
         .bind(&l.manufacturer).bind(&l.expiry).bind(l.doses_per_vial).bind(&l.device_id)
-        .bind(l.quantity).bind(&l.status).bind(&l.status_reason).bind(&l.created_at).bind(&l.updated_at))?;
+        .bind(l.quantity).bind(&l.status).bind(&l.status_reason).bind(&l.created_at).bind(&l.updated_at)
+        .bind(&l.open_policy).bind(l.open_hours))?;
     Ok(())
 }
 
@@ -361,9 +377,12 @@ pub async fn search_doses(
 
 // ---------------------------------------------------------------- visits
 
+/// The next queue number of a clinic on a day, drawn by one upsert (never twice the same).
 pub async fn next_queue_no(tx: &mut Tx, clinic: &str, day: &str) -> Result<i64, AppError> {
     let n: i64 = with_tx!(tx, c => sqlx::query_scalar(
-        "SELECT COALESCE(MAX(queue_no), 0) + 1 FROM vaccination_visits WHERE clinic_code = $1 AND day = $2")
+        "INSERT INTO vaccination_queue_numbers (clinic_code, day, last_no) VALUES ($1, $2, 1) \
+         ON CONFLICT (clinic_code, day) DO UPDATE SET last_no = vaccination_queue_numbers.last_no + 1 \
+         RETURNING last_no")
         .bind(clinic).bind(day).fetch_one(&mut *c).await)?;
     Ok(n)
 }
@@ -449,158 +468,7 @@ pub async fn alerts_in(db: &Db, lo: &str, hi: &str, limit: i64) -> Result<Vec<Al
         .bind(lo).bind(hi).bind(limit).fetch_all(pool).await)?)
 }
 
-// ---------------------------------------------------------------- cold chain
-
-pub async fn insert_device(tx: &mut Tx, d: &DeviceRow) -> Result<(), AppError> {
-    tx_exec!(tx, sqlx::query(
-        "INSERT INTO vaccination_devices (id, org_code, org_path, name, kind, min_tenths, max_tenths, excursion_minutes, \
-         status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-        .bind(&d.id).bind(&d.org_code).bind(&d.org_path).bind(&d.name).bind(&d.kind).bind(d.min_tenths)
-        .bind(d.max_tenths).bind(d.excursion_minutes).bind(&d.status).bind(&d.created_at))?;
-    Ok(())
-}
-
-const DEVICE_COLS: &str =
-    "id, org_code, org_path, name, kind, min_tenths, max_tenths, excursion_minutes, status, created_at";
-
-pub async fn device(db: &Db, id: &str) -> Result<Option<DeviceRow>, AppError> {
-    let sql = format!("SELECT {DEVICE_COLS} FROM vaccination_devices WHERE id = $1");
-    Ok(
-        with_db!(db, pool => sqlx::query_as::<_, DeviceRow>(&sql).bind(id).fetch_optional(pool).await)?,
-    )
-}
-
-pub async fn device_tx(tx: &mut Tx, id: &str) -> Result<Option<DeviceRow>, AppError> {
-    let sql = format!("SELECT {DEVICE_COLS} FROM vaccination_devices WHERE id = $1");
-    Ok(
-        with_tx!(tx, c => sqlx::query_as::<_, DeviceRow>(&sql).bind(id).fetch_optional(&mut *c).await)?,
-    )
-}
-
-pub async fn devices_in(db: &Db, lo: &str, hi: &str) -> Result<Vec<DeviceRow>, AppError> {
-    let sql = format!(
-        "SELECT {DEVICE_COLS} FROM vaccination_devices WHERE org_path >= $1 AND org_path < $2 ORDER BY org_code, name"
-    );
-    Ok(
-        with_db!(db, pool => sqlx::query_as::<_, DeviceRow>(&sql).bind(lo).bind(hi).fetch_all(pool).await)?,
-    )
-}
-
-/// Store a reading unless the device already has one at that instant; returns whether it was new.
-pub async fn insert_reading(
-    tx: &mut Tx,
-    device: &str,
-    at: &str,
-    tenths: i64,
-) -> Result<bool, AppError> {
-    let now = tx.now().to_string();
-    let n = tx_exec!(tx, sqlx::query(
-        "INSERT INTO vaccination_readings (device_id, at, tenths, received_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (device_id, at) DO NOTHING")
-        .bind(device).bind(at).bind(tenths).bind(&now))?;
-    Ok(n == 1)
-}
-
-pub async fn readings_since_tx(
-    tx: &mut Tx,
-    device: &str,
-    since: &str,
-) -> Result<Vec<ReadingRow>, AppError> {
-    Ok(with_tx!(tx, c => sqlx::query_as::<_, ReadingRow>(
-        "SELECT at, tenths FROM vaccination_readings WHERE device_id = $1 AND at >= $2 ORDER BY at")
-        .bind(device).bind(since).fetch_all(&mut *c).await)?)
-}
-
-pub async fn readings(db: &Db, device: &str, limit: i64) -> Result<Vec<ReadingRow>, AppError> {
-    Ok(with_db!(db, pool => sqlx::query_as::<_, ReadingRow>(
-        "SELECT at, tenths FROM (SELECT at, tenths FROM vaccination_readings WHERE device_id = $1 ORDER BY at DESC LIMIT $2) r ORDER BY at")
-        .bind(device).bind(limit).fetch_all(pool).await)?)
-}
-
-/// Mark a device in excursion if it is not already; returns whether this call did it (two
-/// server processes seeing the same readings raise one excursion).
-pub async fn open_excursion(tx: &mut Tx, e: &ExcursionRow) -> Result<bool, AppError> {
-    let n =
-        tx_exec!(tx, sqlx::query(
-        "UPDATE vaccination_devices SET status = 'excursion' WHERE id = $1 AND status = 'ok'")
-        .bind(&e.device_id))?;
-    if n == 0 {
-        return Ok(false);
-    }
-    tx_exec!(tx, sqlx::query(
-        "INSERT INTO vaccination_excursions (id, device_id, started_at, detected_at, minutes, extreme_tenths) \
-         VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&e.id).bind(&e.device_id).bind(&e.started_at).bind(&e.detected_at).bind(e.minutes).bind(e.extreme_tenths))?;
-    Ok(true)
-}
-
-/// The device is back in range and reviewed: readings before now no longer count.
-pub async fn close_excursion(tx: &mut Tx, device: &str) -> Result<bool, AppError> {
-    let n =
-        tx_exec!(tx, sqlx::query(
-        "UPDATE vaccination_devices SET status = 'ok' WHERE id = $1 AND status = 'excursion'")
-        .bind(device))?;
-    tx_exec!(
-        tx,
-        sqlx::query("UPDATE vaccination_excursions SET reviewed = 1 WHERE device_id = $1")
-            .bind(device)
-    )?;
-    Ok(n == 1)
-}
-
-pub async fn last_reviewed_excursion_tx(
-    tx: &mut Tx,
-    device: &str,
-) -> Result<Option<String>, AppError> {
-    Ok(with_tx!(tx, c => sqlx::query_scalar::<_, Option<String>>(
-        "SELECT MAX(detected_at) FROM vaccination_excursions WHERE device_id = $1 AND reviewed = 1")
-        .bind(device).fetch_one(&mut *c).await)?)
-}
-
-pub async fn excursions(db: &Db, device: &str) -> Result<Vec<ExcursionRow>, AppError> {
-    Ok(with_db!(db, pool => sqlx::query_as::<_, ExcursionRow>(
-        "SELECT id, device_id, started_at, detected_at, minutes, extreme_tenths, reviewed FROM vaccination_excursions \
-         WHERE device_id = $1 ORDER BY started_at DESC")
-        .bind(device).fetch_all(pool).await)?)
-}
-
-// ---------------------------------------------------------------- coverage
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CoverageRow {
-    pub patient_path: String,
-    pub product_code: String,
-    pub dose1: i64,
-    pub dose2: i64,
-    pub dose3: i64,
-}
-
-/// Per place (the child's registered organisation) and product: children with at least one,
-/// two and three doses.
-pub async fn coverage(db: &Db, lo: &str, hi: &str) -> Result<Vec<CoverageRow>, AppError> {
-    Ok(with_db!(db, pool => sqlx::query_as::<_, CoverageRow>(
-        "SELECT patient_path, product_code, \
-           SUM(CASE WHEN n >= 1 THEN 1 ELSE 0 END) AS dose1, \
-           SUM(CASE WHEN n >= 2 THEN 1 ELSE 0 END) AS dose2, \
-           SUM(CASE WHEN n >= 3 THEN 1 ELSE 0 END) AS dose3 \
-         FROM (SELECT patient_path, product_code, patient_id, COUNT(*) AS n FROM vaccination_doses \
-               WHERE status = 'completed' AND patient_path >= $1 AND patient_path < $2 \
-               GROUP BY patient_path, product_code, patient_id) t \
-         GROUP BY patient_path, product_code ORDER BY patient_path, product_code")
-        .bind(lo).bind(hi).fetch_all(pool).await)?)
-}
-
-/// Children with at least one dose, per place.
-pub async fn children_per_place(
-    db: &Db,
-    lo: &str,
-    hi: &str,
-) -> Result<Vec<(String, i64)>, AppError> {
-    Ok(with_db!(db, pool => sqlx::query_as::<_, (String, i64)>(
-        "SELECT patient_path, COUNT(DISTINCT patient_id) FROM vaccination_doses \
-         WHERE status = 'completed' AND patient_path >= $1 AND patient_path < $2 GROUP BY patient_path ORDER BY patient_path")
-        .bind(lo).bind(hi).fetch_all(pool).await)?)
-}
+// ---------------------------------------------------------------- bench
 
 /// A clinic node and one lot of `quantity` doses, for the benchmark's empty database.
 pub async fn bench_clinic(
@@ -630,68 +498,9 @@ pub async fn bench_clinic(
             status_reason: String::new(),
             created_at: now.clone(),
             updated_at: now,
+            open_policy: "none".into(),
+            open_hours: 0,
         },
     )
     .await
-}
-
-// ---------------------------------------------------------------- residence
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
-pub struct ResidenceRow {
-    pub id: String,
-    pub patient_id: String,
-    #[serde(skip)]
-    pub patient_path: String,
-    /// resident, moved_in, moved_out.
-    pub status: String,
-    /// `YYYY-MM-DD`.
-    pub since: String,
-    pub note: String,
-    pub recorded_by: String,
-    pub recorded_at: String,
-}
-
-const RESIDENCE_COLS: &str =
-    "id, patient_id, patient_path, status, since, note, recorded_by, recorded_at";
-
-pub async fn insert_residence(tx: &mut Tx, r: &ResidenceRow) -> Result<(), AppError> {
-    tx_exec!(tx, sqlx::query(
-        "INSERT INTO vaccination_residence (id, patient_id, patient_path, status, since, note, recorded_by, recorded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-        .bind(&r.id).bind(&r.patient_id).bind(&r.patient_path).bind(&r.status).bind(&r.since)
-        .bind(&r.note).bind(&r.recorded_by).bind(&r.recorded_at))?;
-    Ok(())
-}
-
-/// A child's residence history, newest first.
-pub async fn residence_of(db: &Db, patient_id: &str) -> Result<Vec<ResidenceRow>, AppError> {
-    let sql = format!(
-        "SELECT {RESIDENCE_COLS} FROM vaccination_residence WHERE patient_id = $1 ORDER BY since DESC, recorded_at DESC"
-    );
-    Ok(
-        with_db!(db, pool => sqlx::query_as::<_, ResidenceRow>(&sql).bind(patient_id).fetch_all(pool).await)?,
-    )
-}
-
-/// Children known to the module under `[lo, hi)`: those with a recorded dose or a residence
-/// entry there.
-pub async fn children_in(db: &Db, lo: &str, hi: &str, limit: i64) -> Result<Vec<String>, AppError> {
-    let rows: Vec<(String,)> = with_db!(db, pool => sqlx::query_as::<_, (String,)>(
-        "SELECT patient_id FROM vaccination_doses WHERE patient_path >= $1 AND patient_path < $2 \
-         UNION SELECT patient_id FROM vaccination_residence WHERE patient_path >= $1 AND patient_path < $2 \
-         ORDER BY 1 LIMIT $3")
-        .bind(lo).bind(hi).bind(limit).fetch_all(pool).await)?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
-}
-
-/// The current residence status of each of `ids` that has one.
-pub async fn residence_now(db: &Db, ids: &[String]) -> Result<Vec<(String, String)>, AppError> {
-    let mut out = Vec::new();
-    for id in ids {
-        if let Some(r) = residence_of(db, id).await?.into_iter().next() {
-            out.push((id.clone(), r.status));
-        }
-    }
-    Ok(out)
 }
