@@ -48,6 +48,7 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(close_liaison))
         .merge(crate::register::api_routes())
         .merge(crate::handover::api_routes())
+        .merge(crate::certificates::api_routes())
 }
 
 fn created<T: Serialize>(loc: String, body: T) -> Response {

@@ -4,10 +4,12 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api;
+mod certificates;
 pub mod demo;
 mod domain;
 mod files;
 mod handover;
+mod pdf;
 pub(crate) mod register;
 mod schema;
 mod service;
@@ -158,6 +160,8 @@ pub mod bench {
                     technique: String::new(),
                     mission_id: None,
                     status: "independent".into(),
+                    first_case_on: None,
+                    first_case_with: String::new(),
                     created_by: String::new(),
                     created_at: String::new(),
                 })

@@ -213,6 +213,21 @@ struct ReportPage {
     activities: Vec<ActivityLine>,
     /// Techniques in the register introduced by this mission: id, name, status.
     registered: Vec<(String, String, String)>,
+    certificates: Vec<CertLine>,
+    can_issue: bool,
+    cert_kinds: Vec<Choice>,
+    /// Logged lectures a certificate can be for: id, label.
+    lectures: Vec<Choice>,
+    issuers: Vec<Choice>,
+    error: String,
+}
+
+pub struct CertLine {
+    pub id: String,
+    pub code: String,
+    pub kind: String,
+    pub holder: String,
+    pub title: String,
 }
 
 pub(super) async fn report_page(
@@ -221,8 +236,47 @@ pub(super) async fn report_page(
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let r: Report = missions::report(&st, &who, &id).await?;
+    report_view(&st, ctx, &who, &id, String::new()).await
+}
+
+/// The report page, with a refusal of the certificate form when there is one.
+pub(crate) async fn report_view(
+    st: &Platform,
+    ctx: PageCtx,
+    who: &Principal,
+    id: &str,
+    error: String,
+) -> Result<Response, AppError> {
+    let st = st.clone();
+    let who = who.clone();
+    let r: Report = missions::report(&st, &who, id).await?;
     let t = &ctx.t;
+    let certificates = crate::certificates::of(&st, &who, &r.mission.id)
+        .await?
+        .into_iter()
+        .map(|c| CertLine {
+            kind: label(t, "missions.cert.title", &c.kind),
+            id: c.id,
+            code: c.code,
+            holder: c.holder_name,
+            title: c.title,
+        })
+        .collect();
+    let can_issue = who.can(perms::RECORD);
+    let issuers = if can_issue {
+        super::own_orgs(&st, &who, t).await?
+    } else {
+        Vec::new()
+    };
+    let lectures = r
+        .activities
+        .iter()
+        .filter(|a| a.kind == "lecture")
+        .map(|a| Choice {
+            value: a.id.clone(),
+            label: format!("{} · {}", a.day, a.topic),
+        })
+        .collect();
     let registered = crate::register::techniques_of_mission(&st.db, &r.mission.id)
         .await?
         .into_iter()
@@ -277,6 +331,12 @@ pub(super) async fn report_page(
             .collect(),
         activities: activity_lines(t, &r.activities),
         registered,
+        certificates,
+        can_issue,
+        cert_kinds: choices(t, "missions.cert.title", &crate::certificates::CERT_KINDS),
+        lectures,
+        issuers,
+        error,
         shell: Shell::new(ctx, &st, Some(&who)),
     };
     render(&page)

@@ -21,6 +21,7 @@ mod requests;
 
 use board::*;
 use mentorship::*;
+pub(crate) use mission::report_view;
 use mission::*;
 
 pub fn routes() -> Router<Platform> {
@@ -50,6 +51,7 @@ pub fn routes() -> Router<Platform> {
         .merge(crate::register::page_routes())
         .merge(imports::routes())
         .merge(crate::handover::page_routes())
+        .merge(crate::certificates::page_routes())
 }
 
 pub struct Choice {

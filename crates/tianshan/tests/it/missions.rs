@@ -932,8 +932,8 @@ mod browser {
     }
 }
 
-/// The technique register: none → assisted → supervised → independent, one step at a time,
-/// dated and signed, linked from the mission report; scope and permission refusals.
+/// The technique register: none → introduced → independent → excellent, one step at a time,
+/// dated, signed and carrying its evidence (cases with aid, cases alone), linked from the mission report; scope and permission refusals.
 async fn technique_register_none_to_independent(app: &TestApp) {
     let doctor = app.api("doctor").await;
     let url = app.url("/api/v1/missions/techniques");
@@ -967,19 +967,32 @@ async fn technique_register_none_to_independent(app: &TestApp) {
     let (s, e) = post_json(
         &doctor,
         steps.clone(),
-        json!({"status": "independent", "on_date": day(app, -30)}),
+        json!({"status": "independent", "on_date": day(app, -30), "cases_aided": 1, "cases_alone": 1}),
     )
     .await;
     assert_eq!(s, 422);
-    assert!(field_error(&e, "status").contains("assisted"), "{e}");
+    assert!(field_error(&e, "status").contains("introduced"), "{e}");
+    // Introduced needs the first case: with whom, and a case done with aid.
+    let (s, e) = post_json(
+        &doctor,
+        steps.clone(),
+        json!({"status": "introduced", "on_date": day(app, -30)}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(!field_error(&e, "first_case_with").is_empty(), "{e}");
+    assert!(!field_error(&e, "cases_aided").is_empty(), "{e}");
     let (s, v) = post_json(
         &doctor,
         steps.clone(),
-        json!({"status": "assisted", "on_date": day(app, -30), "note": "首例"}),
+        json!({"status": "introduced", "on_date": day(app, -30), "note": "首例",
+            "first_case_with": "广东省人民医院 肖非", "cases_aided": 1}),
     )
     .await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v["technique"]["status"], "assisted");
+    assert_eq!(v["technique"]["status"], "introduced");
+    assert_eq!(v["technique"]["first_case_on"], day(app, -30).as_str());
+    assert_eq!(v["technique"]["first_case_with"], "广东省人民医院 肖非");
     assert_eq!(v["steps"][0]["signed_by"], "阿里木·吐尔逊");
     assert_eq!(v["steps"][0]["on_date"], day(app, -30).as_str());
     // Not before the previous step, not in the future.
@@ -987,29 +1000,64 @@ async fn technique_register_none_to_independent(app: &TestApp) {
         let (s, e) = post_json(
             &doctor,
             steps.clone(),
-            json!({"status": "supervised", "on_date": bad_day}),
+            json!({"status": "introduced", "on_date": bad_day, "cases_aided": 2}),
         )
         .await;
         assert_eq!(s, 422);
         assert!(!field_error(&e, "on_date").is_empty());
     }
-    for (status, offset) in [("supervised", -20), ("independent", -10)] {
+    // Independent needs a case by the local team alone; counts are totals and never go down.
+    let (s, e) = post_json(
+        &doctor,
+        steps.clone(),
+        json!({"status": "independent", "on_date": day(app, -20), "cases_aided": 4}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(!field_error(&e, "cases_alone").is_empty(), "{e}");
+    // More evidence at the same status, then independent, then excellent with its evidence.
+    for (status, offset, aided, alone) in [("introduced", -25, 4, 0), ("independent", -20, 5, 3)] {
         let (s, v) = post_json(
             &doctor,
             steps.clone(),
-            json!({"status": status, "on_date": day(app, offset)}),
+            json!({"status": status, "on_date": day(app, offset), "cases_aided": aided, "cases_alone": alone}),
         )
         .await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["technique"]["status"], status);
     }
+    let (s, e) = post_json(
+        &doctor,
+        steps.clone(),
+        json!({"status": "independent", "on_date": day(app, -15), "cases_aided": 2, "cases_alone": 3}),
+    )
+    .await;
+    assert_eq!(s, 422, "counts down");
+    assert!(!field_error(&e, "cases_alone").is_empty(), "{e}");
+    let (s, e) = post_json(
+        &doctor,
+        steps.clone(),
+        json!({"status": "excellent", "on_date": day(app, -10), "cases_aided": 5, "cases_alone": 8, "note": "x"}),
+    )
+    .await;
+    assert_eq!(s, 422, "too few cases alone for excellent");
+    assert!(field_error(&e, "cases_alone").contains("20"), "{e}");
+    let (s, v) = post_json(
+        &doctor,
+        steps.clone(),
+        json!({"status": "excellent", "on_date": day(app, -10), "cases_aided": 5, "cases_alone": 24,
+            "note": "并发症率低于全国均值，已带教喀什两家县医院"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["technique"]["status"], "excellent");
     let (s, _) = post_json(
         &doctor,
         steps.clone(),
-        json!({"status": "independent", "on_date": day(app, 0)}),
+        json!({"status": "excellent", "on_date": day(app, 0), "cases_aided": 5, "cases_alone": 30, "note": "更多"}),
     )
     .await;
-    assert_eq!(s, 422, "independent is the last step");
+    assert_eq!(s, 200, "evidence can still be added at the last status");
     let (s, v) = get_json(
         &doctor,
         app.url(&format!("/api/v1/missions/techniques/{id}")),
@@ -1022,7 +1070,17 @@ async fn technique_register_none_to_independent(app: &TestApp) {
         .iter()
         .map(|s| s["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, vec!["assisted", "supervised", "independent"]);
+    assert_eq!(
+        statuses,
+        vec![
+            "introduced",
+            "introduced",
+            "independent",
+            "excellent",
+            "excellent"
+        ]
+    );
+    assert_eq!(v["steps"][2]["cases_alone"], 3);
     // Outside the Hami official's area: 404 on read and write.
     let official = app.api("official").await;
     let (s, _) = get_json(
@@ -1044,7 +1102,7 @@ async fn technique_register_none_to_independent(app: &TestApp) {
             .iter()
             .filter(|(u, a, e)| u == "doctor" && e == &id && a == "update")
             .count(),
-        3,
+        5,
         "{audit:?}"
     );
     assert!(audit
@@ -1059,8 +1117,10 @@ async fn technique_register_none_to_independent(app: &TestApp) {
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["technique"]["status"], "independent");
+    assert_eq!(v["technique"]["first_case_on"], "2024-09-12");
     assert_eq!(v["steps"][2]["signed_by"], "黄宇贤");
     assert_eq!(v["steps"][2]["on_date"], "2025-11-18");
+    assert_eq!(v["steps"][2]["cases_alone"], 13);
     let (_, list) = get_json(&doctor, url.clone()).await;
     let ids: Vec<&str> = list["techniques"]
         .as_array()
@@ -1096,7 +1156,7 @@ async fn technique_register_none_to_independent(app: &TestApp) {
     let r = b
         .post_form(
             &format!("{loc}/steps"),
-            &[("status", "supervised"), ("on_date", &day(app, -1))],
+            &[("status", "independent"), ("on_date", &day(app, -1))],
         )
         .await;
     assert_eq!(r.status(), 422);
@@ -1105,12 +1165,30 @@ async fn technique_register_none_to_independent(app: &TestApp) {
     let r = b
         .post_form(
             &format!("{loc}/steps"),
-            &[("status", "assisted"), ("on_date", &day(app, -1))],
+            &[
+                ("status", "introduced"),
+                ("on_date", &day(app, -1)),
+                ("cases_aided", "many"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422, "a count that is not a number");
+    let r = b
+        .post_form(
+            &format!("{loc}/steps"),
+            &[
+                ("status", "introduced"),
+                ("on_date", &day(app, -1)),
+                ("first_case_with", "中山大学附属第一医院"),
+                ("cases_aided", "1"),
+                ("cases_alone", ""),
+            ],
         )
         .await;
     assert_eq!(r.status(), 303);
     let html = b.get(&loc).await.text().await.unwrap();
-    assert!(html.contains("阿里木·吐尔逊"));
+    assert!(html.contains("阿里木·吐尔逊") && html.contains("中山大学附属第一医院"));
+    assert!(html.contains("从无到有"));
     let r = app.browser("official").await.get(&loc).await;
     assert_eq!(r.status(), 404);
 }
@@ -1477,7 +1555,7 @@ async fn handover_of_departing_staff(app: &TestApp) {
     );
     assert_eq!(
         h["techniques"][0]["signed"],
-        json!(["assisted", "supervised"]),
+        json!(["introduced"]),
         "黄宇贤 signed independent, not 肖非"
     );
     assert_eq!(h["techniques"].as_array().unwrap().len(), 1);
@@ -1541,3 +1619,290 @@ async fn handover_of_departing_staff(app: &TestApp) {
     assert_eq!(r.status(), 404);
 }
 both!(handover_of_departing_staff);
+
+async fn pdf_text(client: &reqwest::Client, url: String) -> String {
+    let r = client.get(url.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{url}");
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let name = url.rsplit('/').nth(1).unwrap_or("x").to_string();
+    let _ = std::fs::write(
+        crate::browser::screenshot_dir().join(format!("missions-{name}.pdf")),
+        &bytes,
+    );
+    pdf_extract::extract_text_from_mem(&bytes).unwrap()
+}
+
+/// Text extractors put spaces and line breaks where they please: compare without them.
+fn squeeze(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The mission report as PDF in Chinese and English, certificates for a lecture, a course and
+/// a fellowship with their PDF, checked by anyone on the public page (audited); refusals.
+async fn report_and_certificates_as_pdf(app: &TestApp) {
+    let coord = app.api("coordinator").await;
+    let hami = "demo-mission-hami-2023";
+    // A lecture with its attendance list, logged on the mission's third day.
+    let (s, a) = post_json(
+        &coord,
+        app.url(&format!("/api/v1/missions/missions/{hami}/activities")),
+        json!({"day": "2023-12-06", "kind": "lecture", "topic": "帕金森病的规范化诊疗",
+            "count": 40, "people": "阿依古丽·艾买提、努尔兰·卡德尔、王芳", "note": ""}),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let lecture = a["id"].as_str().unwrap().to_string();
+
+    let zh = squeeze(
+        &pdf_text(
+            &coord,
+            app.url(&format!(
+                "/api/v1/missions/missions/{hami}/report/pdf?lang=zh"
+            )),
+        )
+        .await,
+    );
+    let (_, report) = get_json(
+        &coord,
+        app.url(&format!("/api/v1/missions/missions/{hami}/report")),
+    )
+    .await;
+    let title = report["mission"]["title"].as_str().unwrap();
+    assert!(zh.contains("专家服务团工作报告"), "{zh}");
+    assert!(zh.contains(&squeeze(title)), "{zh}");
+    assert!(zh.contains("计划") && zh.contains("完成情况"), "{zh}");
+    assert!(
+        zh.contains("帕金森病的规范化诊疗") && zh.contains("记录人coordinator"),
+        "{zh}"
+    );
+    // Every total of the report is in the PDF: planned days and each kind's figure.
+    assert!(
+        zh.contains(&format!("计划天数{}", report["days_planned"])),
+        "{zh}"
+    );
+    for (kind, total) in report["totals"].as_object().unwrap() {
+        let figure = format!("{}（{}条记录）", total["count"], total["entries"]);
+        assert!(zh.contains(&figure), "{kind}: {figure} not in {zh}");
+    }
+    let en = squeeze(
+        &pdf_text(
+            &coord,
+            app.url(&format!(
+                "/api/v1/missions/missions/{hami}/report/pdf?lang=en"
+            )),
+        )
+        .await,
+    );
+    assert!(
+        en.contains("Expertmissionreport") && en.contains("Dayswithentries"),
+        "{en}"
+    );
+    assert!(en.contains(&squeeze(title)), "names stay as written: {en}");
+    let lectures = &report["totals"]["lecture"];
+    assert!(
+        en.contains(&format!(
+            "{}({}entries)",
+            lectures["count"], lectures["entries"]
+        )),
+        "{en}"
+    );
+    let (s, e) = get_json(
+        &coord,
+        app.url(&format!(
+            "/api/v1/missions/missions/{hami}/report/pdf?lang=xx"
+        )),
+    )
+    .await;
+    assert_eq!(s, 400, "{e}");
+    // The Kashgar doctor does not see the Hami mission, nor its PDF.
+    let doctor = app.api("doctor").await;
+    let r = doctor
+        .get(app.url(&format!("/api/v1/missions/missions/{hami}/report/pdf")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Certificates: only for someone the records show was there.
+    let url = app.url("/api/v1/missions/certificates");
+    let ok = json!({"kind": "lecture", "holder_name": "努尔兰·卡德尔", "mission_id": hami,
+        "activity_id": lecture, "issuer_code": "650500-H01"});
+    for (change, field) in [
+        (json!({"holder_name": "张三"}), "holder_name"),
+        (json!({"activity_id": "no-such-lecture"}), "activity_id"),
+        (json!({"kind": "diploma"}), "kind"),
+        (json!({"issuer_code": "RH-BJ-PUMCH"}), "issuer_code"),
+        (json!({"kind": "fellowship"}), "mission_id"),
+        (json!({"mission_id": "no-such-mission"}), "mission_id"),
+    ] {
+        let mut bad = ok.clone();
+        for (k, v) in change.as_object().unwrap() {
+            bad[k] = v.clone();
+        }
+        let (s, e) = post_json(&coord, url.clone(), bad).await;
+        assert_eq!(s, 422, "{change}: {e}");
+        assert!(!field_error(&e, field).is_empty(), "{change}: {e}");
+    }
+    let (s, _) = post_json(&app.api("official").await, url.clone(), ok.clone()).await;
+    assert_eq!(s, 403, "an official only reads");
+    let (s, cert) = post_json(&coord, url.clone(), ok.clone()).await;
+    assert_eq!(s, 201, "{cert}");
+    let code = cert["code"].as_str().unwrap().to_string();
+    assert_eq!(cert["title"], "帕金森病的规范化诊疗");
+    let cid = cert["id"].as_str().unwrap().to_string();
+    let (s, course) = post_json(
+        &coord,
+        url.clone(),
+        json!({"kind": "course", "holder_name": "王芳", "mission_id": hami, "issuer_code": "650500-H01"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{course}");
+    assert_eq!(course["title"], title);
+
+    let text = squeeze(
+        &pdf_text(
+            &coord,
+            app.url(&format!("/api/v1/missions/certificates/{cid}/pdf?lang=zh")),
+        )
+        .await,
+    );
+    for want in [
+        "学术讲座听课证明",
+        "努尔兰·卡德尔",
+        "帕金森病的规范化诊疗",
+        &code,
+        "/verify/",
+        "2023-12-06",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    let text = squeeze(
+        &pdf_text(
+            &coord,
+            app.url(&format!("/api/v1/missions/certificates/{cid}/pdf?lang=en")),
+        )
+        .await,
+    );
+    assert!(
+        text.contains("Certificateofattendance") && text.contains(&code),
+        "{text}"
+    );
+
+    // A fellowship (进修) at a rear hospital: the fellow named, finished before a certificate.
+    let (s, f) = post_json(
+        &coord,
+        app.url("/api/v1/missions/missions"),
+        json!({"kind": "fellowship", "title": "神经介入进修 (Neurointervention fellowship)",
+            "site_code": "650500-H01", "lead_code": "650100-H02", "starts_on": "2024-03-01",
+            "ends_on": day(app, 30), "team": "Bakyt Asanov、Dilnoza Karimova"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{f}");
+    let fid = f["id"].as_str().unwrap();
+    let fellow = json!({"kind": "fellowship", "holder_name": "Bakyt Asanov", "mission_id": fid,
+        "issuer_code": "650500-H01"});
+    let (s, e) = post_json(&coord, url.clone(), fellow.clone()).await;
+    assert_eq!(s, 422, "not finished yet: {e}");
+    assert!(!field_error(&e, "mission_id").is_empty());
+
+    // Anyone checks a code, signed in or not, however it is typed; each check is audited.
+    let anon = reqwest::Client::new();
+    let typed = code.to_lowercase().replace('-', " ");
+    let r = anon
+        .get(app.url(&format!("/verify?code={typed}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("努尔兰·卡德尔") && html.contains("帕金森病的规范化诊疗"),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&lecture) && !html.contains(hami),
+        "only what the certificate states"
+    );
+    let r = anon
+        .get(app.url("/verify/ABCD-EFGH-JKMN"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let audit = audit_actions(app, "Certificate").await;
+    assert!(
+        audit
+            .iter()
+            .any(|(u, a, e)| u.is_empty() && a == "read" && e == &cid),
+        "{audit:?}"
+    );
+    assert!(audit
+        .iter()
+        .any(|(u, a, e)| u.is_empty() && a == "read" && e.is_empty()));
+    assert!(audit
+        .iter()
+        .any(|(u, a, e)| u == "coordinator" && a == "create" && e == &cid));
+    assert!(audit
+        .iter()
+        .any(|(u, a, e)| u == "coordinator" && a == "export" && e == &cid));
+
+    // Scope: the certificate of a Hami lecture is not the Kashgar doctor's to read.
+    let (s, _) = get_json(
+        &doctor,
+        app.url(&format!("/api/v1/missions/certificates/{cid}")),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, list) = get_json(
+        &coord,
+        app.url(&format!("/api/v1/missions/missions/{hami}/certificates")),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(list["certificates"].as_array().unwrap().len(), 2);
+
+    // The report page lists them and issues one from its form; a refusal says why.
+    let b = app.browser("coordinator").await;
+    let html = b
+        .get(&format!("/missions/m/{hami}/report"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&code) && html.contains("report/pdf?lang=en"));
+    let r = b
+        .post_form(
+            &format!("/missions/m/{hami}/certificates"),
+            &[
+                ("kind", "lecture"),
+                ("holder_name", "张三"),
+                ("activity_id", &lecture),
+                ("issuer_code", "650500-H01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("签到名单中没有此人"));
+    let r = b
+        .post_form(
+            &format!("/missions/m/{hami}/certificates"),
+            &[
+                ("kind", "lecture"),
+                ("holder_name", "阿依古丽·艾买提"),
+                ("activity_id", &lecture),
+                ("issuer_code", "650500-H01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let html = b
+        .get(&format!("/missions/m/{hami}/report"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("阿依古丽·艾买提"));
+}
+both!(report_and_certificates_as_pdf);
