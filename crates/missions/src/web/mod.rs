@@ -27,6 +27,7 @@ use mission::*;
 pub fn routes() -> Router<Platform> {
     Router::new()
         .route("/missions", get(home))
+        .route("/missions/missions.js", get(script))
         .route("/missions/needs/new", get(need_form).post(post_need))
         .route("/missions/offers/new", get(offer_form).post(post_offer))
         .route("/missions/needs/{id}/convert", post(convert))
@@ -52,6 +53,26 @@ pub fn routes() -> Router<Platform> {
         .merge(imports::routes())
         .merge(crate::handover::page_routes())
         .merge(crate::certificates::page_routes())
+}
+
+/// The module's small script (the day-log form across a dropped link), cached for a year
+/// under the versioned URL the page uses.
+async fn script() -> Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "public, max-age=31536000, immutable",
+            ),
+        ],
+        include_str!("../../static/missions.js"),
+    )
+        .into_response()
 }
 
 pub struct Choice {

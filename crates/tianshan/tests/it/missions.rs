@@ -773,6 +773,239 @@ mod browser {
         }
     }
 
+    /// A server over one SQLite data folder that can be stopped and started again on the same
+    /// port, as a link that drops and comes back.
+    struct Restartable {
+        dir: tempfile::TempDir,
+        port: u16,
+        running: Option<(
+            tokio::sync::oneshot::Sender<()>,
+            tokio::task::JoinHandle<()>,
+        )>,
+    }
+
+    impl Restartable {
+        async fn start() -> Restartable {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port();
+            let mut s = Restartable {
+                dir: tempfile::tempdir().unwrap(),
+                port,
+                running: None,
+            };
+            s.up().await;
+            s
+        }
+
+        fn base(&self) -> String {
+            format!("http://127.0.0.1:{}", self.port)
+        }
+
+        async fn up(&mut self) {
+            use tianshan::app;
+            let clock = tianshan_platform::clock::Clock::system();
+            let db = app::open_db(None, self.dir.path(), &clock).await.unwrap();
+            let st = app::platform(db, clock, false).unwrap();
+            app::load_demo(&st).await.unwrap();
+            let mut tries = 0;
+            let listener = loop {
+                match tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await {
+                    Ok(l) => break l,
+                    Err(e) if tries < 50 => {
+                        tries += 1;
+                        let _ = e;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(e) => panic!("port {} not free again: {e}", self.port),
+                }
+            };
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(async move {
+                let _ = app::serve_until(st, listener, async {
+                    let _ = rx.await;
+                })
+                .await;
+            });
+            self.running = Some((tx, task));
+        }
+
+        async fn down(&mut self) {
+            if let Some((tx, task)) = self.running.take() {
+                let _ = tx.send(());
+                let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+            }
+        }
+    }
+
+    async fn phone(driver: &Chromedriver, profile: &Path) -> Client {
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-sync",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("--user-data-dir={}", profile.display())])
+        .collect::<Vec<_>>();
+        let caps = json!({ "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args,
+            "mobileEmulation": { "deviceMetrics": { "width": PHONE_WIDTH, "height": 844, "pixelRatio": 1.0 } } } });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .unwrap()
+    }
+
+    /// On a phone at 390 px: a lecture and a taught operation logged for a mission day; the
+    /// server stops while the second is typed, the submit stays on the page with every value,
+    /// the server comes back on the same database, the submit goes through and the report
+    /// shows both.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mission_day_survives_a_dropped_connection_on_a_phone() {
+        let driver = Chromedriver::start().await;
+        let mut server = Restartable::start().await;
+        let profile = tempfile::tempdir().unwrap();
+        let c = phone(&driver, profile.path()).await;
+        let result = dropped_connection(&c, &mut server).await;
+        if let Ok(png) = c.screenshot().await {
+            let _ = std::fs::write(
+                screenshot_dir().join("missions-day-log-after-reconnect.png"),
+                png,
+            );
+        }
+        let _ = c.close().await;
+        server.down().await;
+        drop(driver);
+        result.unwrap();
+    }
+
+    async fn value(c: &Client, css: &str) -> String {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
+    async fn type_in(c: &Client, css: &str, text: &str) {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+
+    async fn click(c: &Client, css: &str) {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn dropped_connection(
+        c: &Client,
+        server: &mut Restartable,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let base = server.base();
+        c.goto(&format!("{base}/login")).await?;
+        type_in(c, "#username", "coordinator").await;
+        type_in(c, "#password", demo_password("coordinator")).await;
+        click(c, "#signin").await;
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("header .who"))
+            .await?;
+        let mission = format!("{base}/missions/m/demo-mission-hami-2023");
+        c.goto(&mission).await?;
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#activity-form"))
+            .await?;
+        fits(c, "the mission page").await;
+        // The lecture, with its attendance.
+        click(c, "#kind option[value=lecture]").await;
+        type_in(c, "#topic", "卒中急救绿色通道建设").await;
+        type_in(c, "#count", "60").await;
+        type_in(c, "#people", "伊吾县人民医院 努尔兰、巴里坤县人民医院 古丽").await;
+        click(c, "#save-activity").await;
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#notice"))
+            .await?;
+        // The taught operation: typed, then the link drops before it is sent.
+        click(c, "#kind option[value=operation]").await;
+        type_in(c, "#topic", "颈动脉内膜剥脱术（教学手术）").await;
+        type_in(c, "#count", "1").await;
+        type_in(c, "#people", "伊吾县人民医院 努尔兰").await;
+        server.down().await;
+        click(c, "#save-activity").await;
+        let offline = c.find(Locator::Css("#offline")).await?;
+        let start = std::time::Instant::now();
+        while !offline.is_displayed().await? {
+            assert!(
+                start.elapsed() < WAIT,
+                "no notice of the dropped connection"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(c.current_url().await?.as_str().starts_with(&mission));
+        assert_eq!(value(c, "#kind").await, "operation");
+        assert_eq!(value(c, "#topic").await, "颈动脉内膜剥脱术（教学手术）");
+        assert_eq!(value(c, "#people").await, "伊吾县人民医院 努尔兰");
+        assert_eq!(value(c, "#count").await, "1");
+        // The draft is on the phone too, select included, should the tab be closed meanwhile.
+        let draft = c
+            .execute(
+                "return localStorage.getItem('draft:/missions/m/demo-mission-hami-2023/activities')",
+                vec![],
+            )
+            .await?;
+        let draft: serde_json::Value = serde_json::from_str(draft.as_str().unwrap_or("null"))?;
+        assert_eq!(draft["kind"], "operation", "{draft}");
+        // The server comes back on the same database; the same tap now goes through.
+        server.up().await;
+        click(c, "#save-activity").await;
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#notice"))
+            .await?;
+        let log = c.find(Locator::Css("#log")).await?.text().await?;
+        assert!(
+            log.contains("卒中急救绿色通道建设") && log.contains("颈动脉内膜剥脱术"),
+            "{log}"
+        );
+        // Saved, the draft is gone: the form is empty for the next entry.
+        assert_eq!(value(c, "#topic").await, "");
+        click(c, "#report-link").await;
+        let techniques = c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#report-techniques"))
+            .await?;
+        assert!(techniques
+            .text()
+            .await?
+            .contains("颈动脉内膜剥脱术（教学手术）"));
+        let people = c.find(Locator::Css("#report-people")).await?.text().await?;
+        assert!(people.contains("努尔兰"), "{people}");
+        let page = c.source().await?;
+        assert!(page.contains("卒中急救绿色通道建设"));
+        fits(c, "the report").await;
+        Ok(())
+    }
+
     async fn scenario(c: Client, base: String) {
         c.goto(&format!("{base}/login")).await.unwrap();
         c.find(Locator::Css("#username"))
