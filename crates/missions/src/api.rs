@@ -49,6 +49,8 @@ pub fn routes() -> ApiRouter {
         .merge(crate::register::api_routes())
         .merge(crate::handover::api_routes())
         .merge(crate::certificates::api_routes())
+        .merge(crate::studios::api_routes())
+        .merge(crate::fellowship::api_routes())
 }
 
 fn created<T: Serialize>(loc: String, body: T) -> Response {

@@ -7,6 +7,7 @@ mod api;
 mod certificates;
 pub mod demo;
 mod domain;
+mod fellowship;
 mod files;
 mod handover;
 mod pdf;
@@ -14,6 +15,7 @@ pub(crate) mod register;
 mod schema;
 mod service;
 mod store;
+mod studios;
 mod web;
 
 use tianshan_platform::state::NavItem;

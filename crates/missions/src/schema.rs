@@ -200,11 +200,40 @@ UPDATE missions_techniques SET
 WHERE status <> 'none';
 "#;
 
+const V204: &str = r#"
+CREATE TABLE missions_studios (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    expert_name TEXT NOT NULL,
+    specialty TEXT NOT NULL DEFAULT '',
+    home_code TEXT NOT NULL REFERENCES orgs(code),
+    home_path TEXT COLLATE BINARY NOT NULL,
+    host_code TEXT NOT NULL REFERENCES orgs(code),
+    host_path TEXT COLLATE BINARY NOT NULL,
+    opened_on TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX missions_studios_host ON missions_studios(host_path);
+CREATE INDEX missions_studios_home ON missions_studios(home_path);
+CREATE INDEX missions_mentorships_mentor_name ON missions_mentorships(mentor_name);
+CREATE TABLE missions_fellowship_reports (
+    mission_id TEXT PRIMARY KEY REFERENCES missions_missions(id),
+    supervisor TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    reported_by TEXT NOT NULL,
+    reported_on TEXT NOT NULL,
+    reported_at TEXT NOT NULL
+);
+"#;
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration::same(200, "missions_tables", V200),
         Migration::same(201, "missions_technique_register", V201),
         Migration::same(202, "missions_certificates", V202),
         Migration::same(203, "missions_technique_statuses", V203),
+        Migration::same(204, "missions_studios_fellowship_reports", V204),
     ]
 }

@@ -42,8 +42,9 @@ pub fn page_routes() -> Router<Platform> {
 #[into_params(parameter_in = Query)]
 pub struct LangParam {
     /// `zh` (Simplified Chinese), `zh-Hant` or `en`; the caller's language by default
-    /// (Chinese for Uyghur, whose script the PDF font lacks).
-    pub lang: Option<String>,
+    /// (Chinese for Uyghur, whose script the PDF font lacks). Not `lang`, which would also
+    /// switch the language of the pages.
+    pub language: Option<String>,
 }
 
 /// The catalogue a PDF is written in.
@@ -114,7 +115,7 @@ async fn api_report_pdf(
     Path(id): Path<String>,
     Query(p): Query<LangParam>,
 ) -> Result<Response, AppError> {
-    let t = pdf_catalog(&st, &who, p.lang.as_deref())?;
+    let t = pdf_catalog(&st, &who, p.language.as_deref())?;
     let r = missions::report(&st, &who, &id).await?;
     let names = org_names(
         &st,
@@ -210,7 +211,7 @@ async fn api_pdf(
     Path(id): Path<String>,
     Query(p): Query<LangParam>,
 ) -> Result<Response, AppError> {
-    let t = pdf_catalog(&st, &who, p.lang.as_deref())?;
+    let t = pdf_catalog(&st, &who, p.language.as_deref())?;
     let c = get_cert(&st, &who, &id).await?;
     let issuer = issuer_name(&st, &t, &c).await?;
     let blocks = documents::certificate(&t, &c, &issuer, &verify_url(&headers, &c.code));

@@ -220,6 +220,11 @@ struct ReportPage {
     lectures: Vec<Choice>,
     issuers: Vec<Choice>,
     error: String,
+    /// A fellowship: its completion report (supervisor, outcome, summary, date), or the form.
+    is_fellowship: bool,
+    completion: Option<(String, String, String, String)>,
+    can_complete: bool,
+    outcomes: Vec<Choice>,
 }
 
 pub struct CertLine {
@@ -277,6 +282,25 @@ pub(crate) async fn report_view(
             label: format!("{} · {}", a.day, a.topic),
         })
         .collect();
+    let is_fellowship = r.mission.kind == "fellowship";
+    let completion = if is_fellowship {
+        crate::fellowship::completion_of(&st.db, &r.mission.id)
+            .await?
+            .map(|c| {
+                (
+                    c.supervisor,
+                    label(t, "missions.outcome", &c.outcome),
+                    c.summary,
+                    c.reported_on,
+                )
+            })
+    } else {
+        None
+    };
+    let can_complete = is_fellowship
+        && completion.is_none()
+        && who.can(perms::RECORD)
+        && who.scope.owns(&r.mission.lead_path);
     let registered = crate::register::techniques_of_mission(&st.db, &r.mission.id)
         .await?
         .into_iter()
@@ -337,6 +361,10 @@ pub(crate) async fn report_view(
         lectures,
         issuers,
         error,
+        is_fellowship,
+        completion,
+        can_complete,
+        outcomes: choices(t, "missions.outcome", &crate::fellowship::OUTCOMES),
         shell: Shell::new(ctx, &st, Some(&who)),
     };
     render(&page)

@@ -53,6 +53,8 @@ pub fn routes() -> Router<Platform> {
         .merge(imports::routes())
         .merge(crate::handover::page_routes())
         .merge(crate::certificates::page_routes())
+        .merge(crate::studios::page_routes())
+        .merge(crate::fellowship::page_routes())
 }
 
 /// The module's small script (the day-log form across a dropped link), cached for a year

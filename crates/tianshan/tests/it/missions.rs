@@ -1892,7 +1892,7 @@ async fn report_and_certificates_as_pdf(app: &TestApp) {
         &pdf_text(
             &coord,
             app.url(&format!(
-                "/api/v1/missions/missions/{hami}/report/pdf?lang=zh"
+                "/api/v1/missions/missions/{hami}/report/pdf?language=zh"
             )),
         )
         .await,
@@ -1923,7 +1923,7 @@ async fn report_and_certificates_as_pdf(app: &TestApp) {
         &pdf_text(
             &coord,
             app.url(&format!(
-                "/api/v1/missions/missions/{hami}/report/pdf?lang=en"
+                "/api/v1/missions/missions/{hami}/report/pdf?language=en"
             )),
         )
         .await,
@@ -1944,7 +1944,7 @@ async fn report_and_certificates_as_pdf(app: &TestApp) {
     let (s, e) = get_json(
         &coord,
         app.url(&format!(
-            "/api/v1/missions/missions/{hami}/report/pdf?lang=xx"
+            "/api/v1/missions/missions/{hami}/report/pdf?language=xx"
         )),
     )
     .await;
@@ -1997,7 +1997,9 @@ async fn report_and_certificates_as_pdf(app: &TestApp) {
     let text = squeeze(
         &pdf_text(
             &coord,
-            app.url(&format!("/api/v1/missions/certificates/{cid}/pdf?lang=zh")),
+            app.url(&format!(
+                "/api/v1/missions/certificates/{cid}/pdf?language=zh"
+            )),
         )
         .await,
     );
@@ -2014,7 +2016,9 @@ async fn report_and_certificates_as_pdf(app: &TestApp) {
     let text = squeeze(
         &pdf_text(
             &coord,
-            app.url(&format!("/api/v1/missions/certificates/{cid}/pdf?lang=en")),
+            app.url(&format!(
+                "/api/v1/missions/certificates/{cid}/pdf?language=en"
+            )),
         )
         .await,
     );
@@ -2104,7 +2108,7 @@ async fn report_and_certificates_as_pdf(app: &TestApp) {
         .text()
         .await
         .unwrap();
-    assert!(html.contains(&code) && html.contains("report/pdf?lang=en"));
+    assert!(html.contains(&code) && html.contains("report/pdf?language=en"));
     let r = b
         .post_form(
             &format!("/missions/m/{hami}/certificates"),
@@ -2139,3 +2143,194 @@ async fn report_and_certificates_as_pdf(app: &TestApp) {
     assert!(html.contains("阿依古丽·艾买提"));
 }
 both!(report_and_certificates_as_pdf);
+
+/// Expert studios read from the records (visits, teaching operations, apprentices), opened by
+/// a coordinator in their own area; fellowships with their completion report, international
+/// trainees in English and their certificate; scope and refusals.
+async fn studios_and_fellowships(app: &TestApp) {
+    let coord = app.api("coordinator").await;
+    let doctor = app.api("doctor").await;
+    let expert = app.api("expert").await;
+    let (s, list) = get_json(&coord, app.url("/api/v1/missions/studios")).await;
+    assert_eq!(s, 200);
+    let ids: Vec<&str> = list["studios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"demo-studio-wu") && ids.contains(&"demo-studio-chen"),
+        "{ids:?}"
+    );
+    let (s, wu) = get_json(&coord, app.url("/api/v1/missions/studios/demo-studio-wu")).await;
+    assert_eq!(s, 200, "{wu}");
+    assert_eq!(wu["visits"][0]["id"], "demo-mission-hami-2023");
+    let ops = wu["teaching_operations"].as_array().unwrap();
+    assert!(
+        !ops.is_empty()
+            && ops
+                .iter()
+                .all(|a| a["kind"] == "operation" || a["kind"] == "technique")
+    );
+    let (s, chen) = get_json(
+        &expert,
+        app.url("/api/v1/missions/studios/demo-studio-chen"),
+    )
+    .await;
+    assert_eq!(s, 200, "the expert's own hospital sent it: {chen}");
+    let apprentice = chen["apprentices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["trainee_name"] == "艾力·买买提")
+        .unwrap();
+    assert_eq!(
+        (apprentice["signed"].as_u64(), apprentice["total"].as_u64()),
+        (Some(2), Some(4))
+    );
+    // Neither is the Kashgar doctor's.
+    let (s, _) = get_json(&doctor, app.url("/api/v1/missions/studios/demo-studio-wu")).await;
+    assert_eq!(s, 404);
+    let (_, list) = get_json(&doctor, app.url("/api/v1/missions/studios")).await;
+    assert!(list["studios"].as_array().unwrap().is_empty(), "{list}");
+    // Opening one: refused field by field, by permission; then done.
+    let url = app.url("/api/v1/missions/studios");
+    let ok = json!({"name": "张俊胸外科专家工作室", "expert_name": "张俊", "specialty": "胸外科",
+        "home_code": "650100-H02", "host_code": "650522-H01", "opened_on": "2025-05-01"});
+    for (change, field) in [
+        (json!({"name": ""}), "name"),
+        (json!({"home_code": "NO-SUCH-ORG"}), "home_code"),
+        (json!({"host_code": "RH-BJ-PUMCH"}), "host_code"),
+        (json!({"opened_on": "2025-13-01"}), "opened_on"),
+    ] {
+        let mut bad = ok.clone();
+        for (k, v) in change.as_object().unwrap() {
+            bad[k] = v.clone();
+        }
+        let (s, e) = post_json(&coord, url.clone(), bad).await;
+        assert_eq!(s, 422, "{change}: {e}");
+        assert!(!field_error(&e, field).is_empty(), "{change}: {e}");
+    }
+    let (s, _) = post_json(&doctor, url.clone(), ok.clone()).await;
+    assert_eq!(s, 403, "a clinician does not plan");
+    let (s, st) = post_json(&coord, url.clone(), ok.clone()).await;
+    assert_eq!(s, 201, "{st}");
+    let b = app.browser("coordinator").await;
+    let html = b
+        .get(&format!("/missions/studios/{}", st["id"].as_str().unwrap()))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("张俊胸外科专家工作室"));
+    let html = b
+        .get("/missions/studios/demo-studio-wu")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("2023「健康丝绸路") && html.contains("studio-operations"));
+
+    // Fellowships: the Kyrgyz fellow's completion report, in English pages.
+    let (s, c) = get_json(
+        &coord,
+        app.url("/api/v1/missions/missions/demo-fellowship-kg-neuro/completion"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(c["completion"]["outcome"], "completed");
+    let html = b
+        .get("/missions/m/demo-fellowship-kg-neuro/report?lang=en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Completion report") && html.contains("Neurointervention fellowship"),
+        "{html}"
+    );
+    assert!(html.contains("Completed") && html.contains("first operator"));
+    // The Pakistani fellow's host (Kashgar haematology) writes it: refusals first.
+    let pk = app.url("/api/v1/missions/missions/demo-fellowship-pk-hsct/completion");
+    let (s, c) = get_json(&doctor, pk.clone()).await;
+    assert_eq!((s, c["completion"].is_null()), (200, true));
+    let (s, e) = post_json(
+        &doctor,
+        pk.clone(),
+        json!({"supervisor": "", "outcome": "passed", "summary": "x"}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(
+        !field_error(&e, "supervisor").is_empty() && !field_error(&e, "outcome").is_empty(),
+        "{e}"
+    );
+    let cert = json!({"kind": "fellowship", "holder_name": "Ayesha Khan",
+        "mission_id": "demo-fellowship-pk-hsct", "issuer_code": "653100-H01-HEM"});
+    let certs = app.url("/api/v1/missions/certificates");
+    let (s, e) = post_json(&doctor, certs.clone(), cert.clone()).await;
+    assert_eq!(s, 422, "no certificate before the completion report: {e}");
+    let (s, done) = post_json(&doctor, pk.clone(), json!({"supervisor": "黄宇贤", "outcome": "completed",
+        "summary": "Managed 9 transplant patients through conditioning and engraftment; passed the assessment."})).await;
+    assert_eq!(s, 201, "{done}");
+    let (s, _) = post_json(
+        &doctor,
+        pk.clone(),
+        json!({"supervisor": "黄宇贤", "outcome": "completed", "summary": "again"}),
+    )
+    .await;
+    assert_eq!(s, 409, "written once");
+    let (s, c) = post_json(&doctor, certs.clone(), cert.clone()).await;
+    assert_eq!(s, 201, "{c}");
+    let text = squeeze(
+        &pdf_text(
+            &doctor,
+            app.url(&format!(
+                "/api/v1/missions/certificates/{}/pdf?language=en",
+                c["id"].as_str().unwrap()
+            )),
+        )
+        .await,
+    );
+    assert!(
+        text.contains("Fellowshipcompletioncertificate") && text.contains("AyeshaKhan"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Haematopoieticstem-celltransplantfellowship"),
+        "{text}"
+    );
+    // Not before the end; not by someone else's hospital; not by a reader.
+    let (s, e) = post_json(
+        &coord,
+        app.url("/api/v1/missions/missions/demo-fellowship-uz-lap/completion"),
+        json!({"supervisor": "张俊", "outcome": "completed", "summary": "early"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    assert!(!field_error(&e, "mission_id").is_empty());
+    let (s, _) = post_json(
+        &doctor,
+        app.url("/api/v1/missions/missions/demo-fellowship-kg-neuro/completion"),
+        json!({"supervisor": "x", "outcome": "completed", "summary": "x"}),
+    )
+    .await;
+    assert_eq!(s, 404, "not the Kashgar doctor's fellowship");
+    let (s, _) = post_json(
+        &app.api("official").await,
+        app.url("/api/v1/missions/missions/demo-fellowship-hami-pumch/completion"),
+        json!({"supervisor": "x", "outcome": "completed", "summary": "x"}),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let audit = audit_actions(app, "FellowshipCompletion").await;
+    assert!(audit
+        .iter()
+        .any(|(u, a, e)| u == "doctor" && a == "create" && e == "demo-fellowship-pk-hsct"));
+    let audit = audit_actions(app, "ExpertStudio").await;
+    assert!(audit
+        .iter()
+        .any(|(u, a, _)| u == "coordinator" && a == "create"));
+}
+both!(studios_and_fellowships);
