@@ -128,7 +128,7 @@ pub async fn complete(
 // ---- API and page
 
 pub fn api_routes() -> ApiRouter {
-    ApiRouter::new().routes(routes!(api_get, api_complete))
+    ApiRouter::new().routes(routes!(get_completion, write_completion))
 }
 
 pub fn page_routes() -> Router<Platform> {
@@ -146,7 +146,7 @@ struct CompletionAnswer {
     params(("id" = String, Path, description = "Fellowship (mission) id")),
     responses((status = 200, body = CompletionAnswer), (status = 404, body = ApiError)),
     security(("bearer" = [])))]
-async fn api_get(
+async fn get_completion(
     State(st): State<Platform>,
     who: Principal,
     Path(id): Path<String>,
@@ -163,7 +163,7 @@ async fn api_get(
     responses((status = 201, body = CompletionRow), (status = 403, body = ApiError), (status = 404, body = ApiError),
         (status = 409, body = ApiError), (status = 422, body = ApiError)),
     security(("bearer" = [])))]
-async fn api_complete(
+async fn write_completion(
     State(st): State<Platform>,
     who: Principal,
     Path(id): Path<String>,

@@ -24,11 +24,11 @@ use crate::web::org_names;
 
 pub fn api_routes() -> ApiRouter {
     ApiRouter::new()
-        .routes(routes!(api_issue))
-        .routes(routes!(api_get))
-        .routes(routes!(api_pdf))
-        .routes(routes!(api_of_mission))
-        .routes(routes!(api_report_pdf))
+        .routes(routes!(issue_certificate))
+        .routes(routes!(get_certificate))
+        .routes(routes!(certificate_pdf))
+        .routes(routes!(mission_certificates))
+        .routes(routes!(mission_report_pdf))
 }
 
 pub fn page_routes() -> Router<Platform> {
@@ -109,7 +109,7 @@ fn verify_url(headers: &HeaderMap, code: &str) -> String {
         (status = 400, body = ApiError), (status = 404, body = ApiError),
         (status = 503, body = ApiError, description = "No CJK font on the server")),
     security(("bearer" = [])))]
-async fn api_report_pdf(
+async fn mission_report_pdf(
     State(st): State<Platform>,
     who: Principal,
     Path(id): Path<String>,
@@ -147,7 +147,7 @@ async fn api_report_pdf(
 #[utoipa::path(post, path = "/api/v1/missions/certificates", tag = "missions", request_body = CertificateInput,
     responses((status = 201, body = CertificateRow), (status = 403, body = ApiError), (status = 422, body = ApiError)),
     security(("bearer" = [])))]
-async fn api_issue(
+async fn issue_certificate(
     State(st): State<Platform>,
     who: Principal,
     Json(input): Json<CertificateInput>,
@@ -169,7 +169,7 @@ async fn api_issue(
     params(("id" = String, Path, description = "Certificate id")),
     responses((status = 200, body = CertificateRow), (status = 404, body = ApiError)),
     security(("bearer" = [])))]
-async fn api_get(
+async fn get_certificate(
     State(st): State<Platform>,
     who: Principal,
     Path(id): Path<String>,
@@ -187,7 +187,7 @@ struct CertificateList {
     params(("id" = String, Path, description = "Mission id")),
     responses((status = 200, body = CertificateList), (status = 404, body = ApiError)),
     security(("bearer" = [])))]
-async fn api_of_mission(
+async fn mission_certificates(
     State(st): State<Platform>,
     who: Principal,
     Path(id): Path<String>,
@@ -204,7 +204,7 @@ async fn api_of_mission(
         (status = 400, body = ApiError), (status = 404, body = ApiError),
         (status = 503, body = ApiError, description = "No CJK font on the server")),
     security(("bearer" = [])))]
-async fn api_pdf(
+async fn certificate_pdf(
     State(st): State<Platform>,
     who: Principal,
     headers: HeaderMap,

@@ -51,7 +51,11 @@ pub fn find_font() -> Result<FontData, FontError> {
 fn find_font_in(configured: Option<PathBuf>) -> Result<FontData, FontError> {
     let paths: Vec<PathBuf> = match configured {
         Some(p) => vec![p],
-        None => CANDIDATES.iter().map(PathBuf::from).collect(),
+        None => CANDIDATES
+            .iter()
+            .map(PathBuf::from)
+            .chain(scan(std::path::Path::new("/usr/share/fonts"), 4))
+            .collect(),
     };
     for p in paths {
         let Ok(data) = std::fs::read(&p) else {
@@ -62,6 +66,31 @@ fn find_font_in(configured: Option<PathBuf>) -> Result<FontData, FontError> {
         }
     }
     Err(FontError::Missing)
+}
+
+/// Font files elsewhere under the system's font folder whose names say they cover Chinese.
+fn scan(dir: &std::path::Path, depth: usize) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() && depth > 0 {
+            out.extend(scan(&p, depth - 1));
+            continue;
+        }
+        let name = e.file_name().to_string_lossy().to_lowercase();
+        let font = [".ttc", ".otf", ".ttf"].iter().any(|x| name.ends_with(x));
+        let chinese = ["cjk", "wqy", "droidsansfallback", "sc-", "hei", "song"]
+            .iter()
+            .any(|k| name.contains(k));
+        if font && chinese {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
 }
 
 /// The face to use: one with Chinese glyphs, the Simplified Chinese one of a collection first.

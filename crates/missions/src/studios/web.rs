@@ -20,8 +20,8 @@ use crate::web::{label, org_names, own_orgs, unprocessable, Choice};
 
 pub fn api_routes() -> ApiRouter {
     ApiRouter::new()
-        .routes(routes!(api_list, api_open))
-        .routes(routes!(api_get))
+        .routes(routes!(list_studios, open_studio))
+        .routes(routes!(get_studio))
 }
 
 pub fn page_routes() -> Router<Platform> {
@@ -39,7 +39,7 @@ struct StudioList {
 #[utoipa::path(get, path = "/api/v1/missions/studios", tag = "missions",
     responses((status = 200, body = StudioList), (status = 403, body = ApiError)),
     security(("bearer" = [])))]
-async fn api_list(
+async fn list_studios(
     State(st): State<Platform>,
     who: Principal,
 ) -> Result<Json<StudioList>, AppError> {
@@ -53,7 +53,7 @@ async fn api_list(
 #[utoipa::path(post, path = "/api/v1/missions/studios", tag = "missions", request_body = StudioInput,
     responses((status = 201, body = StudioRow), (status = 403, body = ApiError), (status = 422, body = ApiError)),
     security(("bearer" = [])))]
-async fn api_open(
+async fn open_studio(
     State(st): State<Platform>,
     who: Principal,
     Json(input): Json<StudioInput>,
@@ -75,7 +75,7 @@ async fn api_open(
     params(("id" = String, Path, description = "Studio id")),
     responses((status = 200, body = StudioView), (status = 404, body = ApiError)),
     security(("bearer" = [])))]
-async fn api_get(
+async fn get_studio(
     State(st): State<Platform>,
     who: Principal,
     Path(id): Path<String>,
