@@ -3,6 +3,7 @@
 //! excellent, each step dated, signed by who saw it and carrying its evidence: the cases done
 //! with aid and by the local team alone, to date. The measures of the aid work are in
 //! `measures`, the pages and API in `web`.
+mod charts;
 mod demo;
 mod measures;
 mod web;

@@ -396,6 +396,9 @@ async fn step_post(
 struct MeasuresPage {
     shell: Shell,
     m: Measures,
+    charts: Vec<super::charts::Chart>,
+    w: i64,
+    h: i64,
 }
 
 async fn measures_page(
@@ -405,6 +408,9 @@ async fn measures_page(
 ) -> Result<Response, AppError> {
     let m = measures(&st, &who).await?;
     render(&MeasuresPage {
+        charts: super::charts::charts(&m.lines),
+        w: super::charts::W,
+        h: super::charts::H,
         m,
         shell: Shell::new(ctx, &st, Some(&who)),
     })

@@ -875,10 +875,7 @@ mod browser {
         let c = phone(&driver, profile.path()).await;
         let result = dropped_connection(&c, &mut server).await;
         if let Ok(png) = c.screenshot().await {
-            let _ = std::fs::write(
-                screenshot_dir().join("missions-day-log-after-reconnect.png"),
-                png,
-            );
+            let _ = std::fs::write(screenshot_dir().join("missions-measures-phone.png"), png);
         }
         let _ = c.close().await;
         server.down().await;
@@ -976,7 +973,17 @@ mod browser {
         assert_eq!(draft["kind"], "operation", "{draft}");
         // The server comes back on the same database; the same tap now goes through.
         server.up().await;
+        let before = c.find(Locator::Css("#activity-form")).await?;
         click(c, "#save-activity").await;
+        // The page with the first save's notice is replaced by the new one.
+        let start = std::time::Instant::now();
+        while before.is_displayed().await.is_ok() {
+            assert!(
+                start.elapsed() < WAIT,
+                "the second submit did not go through"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         c.wait()
             .at_most(WAIT)
             .for_element(Locator::Css("#notice"))
@@ -1003,6 +1010,17 @@ mod browser {
         let page = c.source().await?;
         assert!(page.contains("卒中急救绿色通道建设"));
         fits(c, "the report").await;
+        std::fs::write(
+            screenshot_dir().join("missions-day-log-after-reconnect.png"),
+            c.screenshot().await?,
+        )?;
+        // The measures page with its charts fits the phone too.
+        c.goto(&format!("{base}/missions/measures")).await?;
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#chart-missions"))
+            .await?;
+        fits(c, "the measures").await;
         Ok(())
     }
 
@@ -1555,6 +1573,27 @@ async fn measures_per_year_and_prefecture(app: &TestApp) {
         html.contains("id=\"measures-total\"")
             && html.contains("/missions/measures.csv?format=xlsx")
     );
+    // The charts: one per figure, a bar per year, its value as the bar's title.
+    let (_, m) = get_json(&coord, app.url("/api/v1/missions/measures")).await;
+    let mut per_year: std::collections::BTreeMap<String, i64> = Default::default();
+    for l in m["lines"].as_array().unwrap() {
+        *per_year
+            .entry(l["year"].as_str().unwrap().to_string())
+            .or_default() += l["missions"].as_i64().unwrap();
+    }
+    let chart = html
+        .split("id=\"chart-missions\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</svg>").next())
+        .unwrap();
+    assert_eq!(chart.matches("<rect").count(), per_year.len(), "{chart}");
+    for (year, n) in &per_year {
+        assert!(
+            chart.contains(&format!("<title>{year}: {n}</title>")),
+            "{year} {n} in {chart}"
+        );
+    }
+    assert!(!html.contains("style="));
     let r = b.get("/missions/measures.csv?format=csv").await;
     assert_eq!(r.status(), 200);
     assert_eq!(
