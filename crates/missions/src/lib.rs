@@ -174,7 +174,55 @@ pub mod bench {
             build_measures(&ms, &acts, &techs, &ind).len()
         }
 
+        /// As [`Board::rank`] but every need against every offer (no index), for comparison.
+        pub fn rank_every_offer(&self) -> usize {
+            let today = time::macros::date!(2026 - 03 - 01);
+            crate::service::needs::rank_all(
+                self.needs.clone(),
+                &self.offers,
+                &self.pairs,
+                today,
+                crate::service::needs::BEST,
+            )
+            .iter()
+            .map(|l| l.matches.len())
+            .sum()
+        }
+
         /// Rank every need's offers as the board does; returns how many matches were kept.
+        #[cfg(test)]
+        fn both_ways(&self) -> (Vec<Vec<(String, u32)>>, Vec<Vec<(String, u32)>>) {
+            let today = time::macros::date!(2026 - 03 - 01);
+            let flat = |lines: Vec<crate::service::needs::BoardLine>| {
+                lines
+                    .into_iter()
+                    .map(|l| {
+                        l.matches
+                            .into_iter()
+                            .map(|m| (m.offer.id, m.fit.score))
+                            .collect()
+                    })
+                    .collect()
+            };
+            let best = crate::service::needs::BEST;
+            (
+                flat(crate::service::needs::rank(
+                    self.needs.clone(),
+                    &self.offers,
+                    &self.pairs,
+                    today,
+                    best,
+                )),
+                flat(crate::service::needs::rank_all(
+                    self.needs.clone(),
+                    &self.offers,
+                    &self.pairs,
+                    today,
+                    best,
+                )),
+            )
+        }
+
         pub fn rank(&self) -> usize {
             let today = time::macros::date!(2026 - 03 - 01);
             crate::service::needs::rank(
@@ -187,6 +235,20 @@ pub mod bench {
             .iter()
             .map(|l| l.matches.len())
             .sum()
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::Board;
+
+        #[test]
+        fn the_indexed_board_ranks_exactly_as_ranking_every_offer() {
+            for (needs, offers, missions) in [(120, 150, 60), (40, 7, 300), (30, 300, 0)] {
+                let (indexed, all) = Board::generate(needs, offers, missions).both_ways();
+                assert_eq!(indexed, all, "{needs} needs, {offers} offers");
+                assert!(indexed.iter().any(|m| !m.is_empty()));
+            }
         }
     }
 }
