@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api;
+pub mod bulk;
 mod certificates;
 pub mod demo;
 mod domain;
