@@ -117,10 +117,11 @@ pub mod bench {
         }
 
         /// The measures page's aggregation (per year and prefecture) over generated missions,
-        /// day logs and techniques, generation included; returns the number of lines.
+        /// day-log sums by kind, training entries' people and techniques, generation
+        /// included; returns the number of lines.
         pub fn measures(missions: usize, logs: usize, techniques: usize) -> usize {
-            use crate::register::{build_measures, TechniqueRow};
-            use crate::store::{ActivityRow, MissionRow};
+            use crate::register::{build_measures, KindSums};
+            use crate::store::MissionRow;
             let site = |i: usize| format!("/650000/6531{:02}/6531{:02}-H01/", i % 14, i % 14);
             let ms: Vec<MissionRow> = (0..missions)
                 .map(|i| MissionRow {
@@ -141,38 +142,31 @@ pub mod bench {
                 })
                 .collect();
             let kinds = ["clinic", "operation", "lecture", "ward_round", "screening"];
-            let acts: Vec<ActivityRow> = (0..logs)
-                .map(|j| ActivityRow {
-                    id: format!("a{j}"),
-                    mission_id: format!("m{}", j % missions.max(1)),
-                    day: String::new(),
-                    kind: kinds[j % 5].into(),
-                    topic: String::new(),
-                    count: (j % 50) as i64,
-                    people: format!("学员{}、学员{}", j % 997, j % 389),
-                    note: String::new(),
-                    recorded_by: String::new(),
-                    recorded_at: String::new(),
+            // The database adds the logs up per mission and kind: what reaches the code.
+            let per = logs / (missions.max(1) * kinds.len()).max(1);
+            let sums: Vec<KindSums> = (0..missions)
+                .flat_map(|i| {
+                    kinds.iter().map(move |k| KindSums {
+                        mission_id: format!("m{i}"),
+                        kind: k.to_string(),
+                        entries: per as i64,
+                        total: (per * 20) as i64,
+                        at_least_one: (per * 20) as i64,
+                    })
                 })
                 .collect();
-            let techs: Vec<TechniqueRow> = (0..techniques)
-                .map(|k| TechniqueRow {
-                    id: format!("t{k}"),
-                    org_code: String::new(),
-                    org_path: site(k),
-                    technique: String::new(),
-                    mission_id: None,
-                    status: "independent".into(),
-                    first_case_on: None,
-                    first_case_with: String::new(),
-                    created_by: String::new(),
-                    created_at: String::new(),
+            let people: Vec<(String, String)> = (0..logs * 2 / 5)
+                .map(|j| {
+                    (
+                        format!("m{}", j % missions.max(1)),
+                        format!("学员{}、学员{}", j % 997, j % 389),
+                    )
                 })
                 .collect();
             let ind: Vec<(String, String)> = (0..techniques / 2)
-                .map(|k| (format!("t{k}"), format!("{}-06-01", 2017 + k % 9)))
+                .map(|k| (site(k), format!("{}-06-01", 2017 + k % 9)))
                 .collect();
-            build_measures(&ms, &acts, &techs, &ind).len()
+            build_measures(&ms, &sums, &people, &ind).len()
         }
 
         /// As [`Board::rank`] but every need against every offer (no index), for comparison.

@@ -10,10 +10,9 @@ use tianshan_platform::tabular;
 use tianshan_platform::{with_db, AppError, Msg, Platform};
 use utoipa::ToSchema;
 
-use super::{independent_steps, techniques_in, TechniqueRow};
 use crate::domain::team_members;
 use crate::service::perms;
-use crate::store::{ActivityRow, MissionRow};
+use crate::store::MissionRow;
 
 /// One year and prefecture's figures.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -62,16 +61,31 @@ pub fn prefecture_of(path: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Add the figures up (pure).
+/// A mission's day-log entries of one kind, added up by the database.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KindSums {
+    pub mission_id: String,
+    pub kind: String,
+    pub entries: i64,
+    /// Sum of the counts.
+    pub total: i64,
+    /// Sum of the counts, each at least 1 (an operation logged without a count is one).
+    pub at_least_one: i64,
+}
+
+/// Add the figures up (pure): missions, their day-log sums by kind, the distinct people
+/// lists of training entries (mission id, people) and the techniques' first independent
+/// step (organisation path, date).
 pub fn build_measures(
     ms: &[MissionRow],
-    acts: &[ActivityRow],
-    techs: &[TechniqueRow],
+    sums: &[KindSums],
+    people: &[(String, String)],
     independent: &[(String, String)],
 ) -> BTreeMap<(String, String), MeasureLine> {
     let mut out: BTreeMap<(String, String), MeasureLine> = BTreeMap::new();
     let mut trained: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    let mut key_of: BTreeMap<&str, (String, String)> = BTreeMap::new();
+    let mut key_of: std::collections::HashMap<&str, (String, String)> =
+        std::collections::HashMap::with_capacity(ms.len());
     for m in ms {
         let key = (
             m.starts_on.get(..4).unwrap_or("").to_string(),
@@ -83,36 +97,33 @@ pub fn build_measures(
         l.experts += team_members(&m.team).len() as i64;
         l.days += crate::domain::overlap_days(&m.starts_on, &m.ends_on, &m.starts_on, &m.ends_on);
     }
-    for a in acts {
+    for a in sums {
         let Some(key) = key_of.get(a.mission_id.as_str()) else {
             continue;
         };
         let l = out.entry(key.clone()).or_default();
         match a.kind.as_str() {
-            "clinic" => l.patients_seen += a.count,
-            "operation" | "technique" => l.operations += a.count.max(1),
-            "lecture" | "ward_round" => l.teaching_sessions += 1,
+            "clinic" => l.patients_seen += a.total,
+            "operation" | "technique" => l.operations += a.at_least_one,
+            "lecture" | "ward_round" => l.teaching_sessions += a.entries,
             _ => {}
         }
-        if matches!(a.kind.as_str(), "operation" | "ward_round" | "technique") {
-            let set = trained.entry(key.clone()).or_default();
-            for p in team_members(&a.people) {
-                set.insert(p);
-            }
+    }
+    for (mission_id, list) in people {
+        let Some(key) = key_of.get(mission_id.as_str()) else {
+            continue;
+        };
+        let set = trained.entry(key.clone()).or_default();
+        for p in team_members(list) {
+            set.insert(p);
         }
     }
     for (key, set) in trained {
         out.entry(key).or_default().people_trained += set.len() as i64;
     }
-    let paths: std::collections::HashMap<&str, &str> = techs
-        .iter()
-        .map(|t| (t.id.as_str(), t.org_path.as_str()))
-        .collect();
-    for (tid, on) in independent {
-        if let Some(path) = paths.get(tid.as_str()) {
-            let key = (on.get(..4).unwrap_or("").to_string(), prefecture_of(path));
-            out.entry(key).or_default().techniques_independent += 1;
-        }
+    for (path, on) in independent {
+        let key = (on.get(..4).unwrap_or("").to_string(), prefecture_of(path));
+        out.entry(key).or_default().techniques_independent += 1;
     }
     for ((year, pref), l) in out.iter_mut() {
         l.year = year.clone();
@@ -128,10 +139,38 @@ async fn missions_in(db: &Db, lo: &str, hi: &str) -> Result<Vec<MissionRow>, App
     )
 }
 
-async fn activities_in(db: &Db, lo: &str, hi: &str) -> Result<Vec<ActivityRow>, AppError> {
-    let sql = "SELECT a.id, a.mission_id, a.day, a.kind, a.topic, a.count, a.people, a.note, a.recorded_by, a.recorded_at FROM missions_activities a JOIN missions_missions m ON m.id = a.mission_id WHERE (m.site_path >= $1 AND m.site_path < $2) OR (m.lead_path >= $1 AND m.lead_path < $2)";
+/// The day logs of the scope's missions, added up per mission and kind by the database.
+async fn sums_in(db: &Db, lo: &str, hi: &str) -> Result<Vec<KindSums>, AppError> {
+    let sql = "SELECT a.mission_id, a.kind, COUNT(*) AS entries, CAST(COALESCE(SUM(a.count), 0) AS BIGINT) AS total, \
+               CAST(COALESCE(SUM(CASE WHEN a.count < 1 THEN 1 ELSE a.count END), 0) AS BIGINT) AS at_least_one \
+               FROM missions_activities a JOIN missions_missions m ON m.id = a.mission_id \
+               WHERE (m.site_path >= $1 AND m.site_path < $2) OR (m.lead_path >= $1 AND m.lead_path < $2) \
+               GROUP BY a.mission_id, a.kind";
     Ok(
-        with_db!(db, pool => sqlx::query_as::<_, ActivityRow>(sql).bind(lo).bind(hi).fetch_all(pool).await)?,
+        with_db!(db, pool => sqlx::query_as::<_, KindSums>(sql).bind(lo).bind(hi).fetch_all(pool).await)?,
+    )
+}
+
+/// The distinct people lists of the scope's training entries.
+async fn people_in(db: &Db, lo: &str, hi: &str) -> Result<Vec<(String, String)>, AppError> {
+    let sql = "SELECT DISTINCT a.mission_id, a.people FROM missions_activities a \
+               JOIN missions_missions m ON m.id = a.mission_id \
+               WHERE a.kind IN ('operation', 'ward_round', 'technique') AND a.people <> '' \
+               AND ((m.site_path >= $1 AND m.site_path < $2) OR (m.lead_path >= $1 AND m.lead_path < $2))";
+    Ok(
+        with_db!(db, pool => sqlx::query_as::<_, (String, String)>(sql).bind(lo).bind(hi).fetch_all(pool).await)?,
+    )
+}
+
+/// Each technique of the scope that became independent: its path and the date it first did
+/// (evidence added later at the same status does not count again).
+async fn independent_in(db: &Db, lo: &str, hi: &str) -> Result<Vec<(String, String)>, AppError> {
+    let sql = "SELECT t.org_path, MIN(s.on_date) FROM missions_technique_steps s \
+               JOIN missions_techniques t ON t.id = s.technique_id \
+               WHERE s.status = 'independent' AND t.org_path >= $1 AND t.org_path < $2 \
+               GROUP BY t.id, t.org_path";
+    Ok(
+        with_db!(db, pool => sqlx::query_as::<_, (String, String)>(sql).bind(lo).bind(hi).fetch_all(pool).await)?,
     )
 }
 
@@ -145,10 +184,10 @@ pub async fn measures(st: &Platform, who: &Principal) -> Result<Measures, AppErr
     }
     let (lo, hi) = who.scope.path_range();
     let ms = missions_in(&st.db, &lo, &hi).await?;
-    let acts = activities_in(&st.db, &lo, &hi).await?;
-    let techs = techniques_in(&st.db, &lo, &hi).await?;
-    let ind = independent_steps(&st.db).await?;
-    let map = build_measures(&ms, &acts, &techs, &ind);
+    let sums = sums_in(&st.db, &lo, &hi).await?;
+    let people = people_in(&st.db, &lo, &hi).await?;
+    let ind = independent_in(&st.db, &lo, &hi).await?;
+    let map = build_measures(&ms, &sums, &people, &ind);
     let codes: Vec<String> = map.keys().map(|k| k.1.clone()).collect();
     let names: BTreeMap<String, String> = tianshan_registry::facade::orgs(st, &codes)
         .await?

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::service::{covers_any, missions, new_id, own_org, perms, today};
 
 pub use demo::demo;
-pub use measures::build_measures;
+pub use measures::{build_measures, KindSums};
 pub use web::{api_routes, page_routes};
 
 pub const TECHNIQUE: &str = "Technique";
@@ -139,12 +139,6 @@ pub async fn techniques_of_mission(
 async fn steps(db: &Db, id: &str) -> Result<Vec<StepRow>, AppError> {
     let sql = format!("SELECT {STEP_COLS} FROM missions_technique_steps WHERE technique_id = $1 ORDER BY on_date, id");
     Ok(with_db!(db, pool => sqlx::query_as::<_, StepRow>(&sql).bind(id).fetch_all(pool).await)?)
-}
-
-pub(crate) async fn independent_steps(db: &Db) -> Result<Vec<(String, String)>, AppError> {
-    let sql =
-        "SELECT technique_id, on_date FROM missions_technique_steps WHERE status = 'independent'";
-    Ok(with_db!(db, pool => sqlx::query_as::<_, (String, String)>(sql).fetch_all(pool).await)?)
 }
 
 pub async fn insert_technique(tx: &mut Tx, t: &TechniqueRow) -> Result<(), AppError> {
