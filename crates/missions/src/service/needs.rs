@@ -297,12 +297,24 @@ pub(crate) fn rank_all(
 /// The coordinator's board: open needs of the scope, oldest and most urgent first, each with
 /// its best offers.
 pub async fn board(st: &Platform, who: &Principal) -> Result<Vec<BoardLine>, AppError> {
+    Ok(board_top(st, who, usize::MAX).await?.0)
+}
+
+/// The board's `most` most urgent needs (high priority, then the oldest), each ranked, and how
+/// many open needs there are in all (up to the list's limit).
+pub async fn board_top(
+    st: &Platform,
+    who: &Principal,
+    most: usize,
+) -> Result<(Vec<BoardLine>, usize), AppError> {
     who.require(perms::PLAN)?;
-    let needs = needs(st, who, true).await?;
+    let mut needs = needs(st, who, true).await?;
+    let total = needs.len();
+    needs.truncate(most);
     let offers = store::current_offers(&st.db, &today(st).to_string(), LIST_LIMIT).await?;
     let (lo, hi) = who.scope.path_range();
     let pairs = store::mission_pairs(&st.db, &lo, &hi).await?;
-    Ok(rank(needs, &offers, &pairs, today(st), BEST))
+    Ok((rank(needs, &offers, &pairs, today(st), BEST), total))
 }
 
 /// Turn a need and an offer into a mission, a fellowship or a mentorship, in one action: the
