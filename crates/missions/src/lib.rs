@@ -66,6 +66,10 @@ pub mod bench {
         "白内障超声乳化手术 眼健康AI筛查",
     ];
 
+    /// Each need's kept matches: offer id and score.
+    #[cfg(test)]
+    type Ranked = Vec<Vec<(String, u32)>>;
+
     /// Open needs, current offers and past missions as the board loads them.
     pub struct Board {
         needs: Vec<NeedRow>,
@@ -186,7 +190,7 @@ pub mod bench {
 
         /// Rank every need's offers as the board does; returns how many matches were kept.
         #[cfg(test)]
-        fn both_ways(&self) -> (Vec<Vec<(String, u32)>>, Vec<Vec<(String, u32)>>) {
+        fn both_ways(&self) -> (Ranked, Ranked) {
             let today = time::macros::date!(2026 - 03 - 01);
             let flat = |lines: Vec<crate::service::needs::BoardLine>| {
                 lines

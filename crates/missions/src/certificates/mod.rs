@@ -203,9 +203,9 @@ pub async fn issue(
                     errs.push(field("holder_name", "missions.err.cert_not_fellow"));
                 } else if parse_date(&m.ends_on).is_some_and(|e| e > today) {
                     errs.push(field("mission_id", "missions.err.cert_unfinished"));
-                } else if !crate::fellowship::completion_of(&st.db, &m.id)
+                } else if crate::fellowship::completion_of(&st.db, &m.id)
                     .await?
-                    .is_some_and(|c| c.outcome == "completed")
+                    .is_none_or(|c| c.outcome != "completed")
                 {
                     errs.push(field("mission_id", "missions.err.cert_no_completion"));
                 }

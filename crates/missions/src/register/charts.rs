@@ -29,8 +29,11 @@ pub struct Chart {
     pub bars: Vec<Bar>,
 }
 
-/// The figures charted, with their catalogue keys.
-const FIGURES: [(&str, &str, fn(&MeasureLine) -> i64); 5] = [
+/// A figure charted: its catalogue key, the chart's id, and how to read it from a line.
+type Figure = (&'static str, &'static str, fn(&MeasureLine) -> i64);
+
+/// The figures charted.
+const FIGURES: [Figure; 5] = [
     ("missions.measures.missions", "chart-missions", |l| {
         l.missions
     }),
