@@ -6,6 +6,7 @@
 mod charts;
 mod demo;
 mod measures;
+mod talent;
 mod web;
 
 use serde::{Deserialize, Serialize};

@@ -22,6 +22,7 @@ use crate::service::perms;
 
 pub fn api_routes() -> ApiRouter {
     ApiRouter::new()
+        .merge(super::talent::api_routes())
         .routes(routes!(api_list, api_register))
         .routes(routes!(api_get))
         .routes(routes!(api_step))
@@ -135,6 +136,7 @@ async fn api_measures_export(
 
 pub fn page_routes() -> Router<Platform> {
     Router::new()
+        .merge(super::talent::page_routes())
         .route(
             "/missions/techniques",
             get(register_page).post(register_post),

@@ -1594,6 +1594,68 @@ async fn measures_per_year_and_prefecture(app: &TestApp) {
         );
     }
     assert!(!html.contains("style="));
+    // Talent figures: mentor groups by year, post and ethnicity; sign-offs; needs; requests.
+    let (s, tm) = get_json(&coord, app.url("/api/v1/missions/measures/talent")).await;
+    assert_eq!(s, 200, "{tm}");
+    assert!(
+        tm["trainees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["year"] == "2025"
+                && x["post"] == "主治医师"
+                && x["ethnicity"] == "维吾尔族"
+                && x["trainees"].as_i64() >= Some(1)),
+        "{tm}"
+    );
+    let signed_2025 = tm["sign_offs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|y| y["year"] == "2025")
+        .unwrap()["count"]
+        .as_i64()
+        .unwrap();
+    assert!(signed_2025 >= 3, "{tm}");
+    assert_eq!(
+        (
+            tm["liaison_answered"].as_i64(),
+            tm["liaison_median_response_hours"].as_i64()
+        ),
+        (Some(1), Some(22)),
+        "{tm}"
+    );
+    assert!(tm["open_needs"].as_i64().unwrap() > 0);
+    let (_, dm) = get_json(
+        &app.api("doctor").await,
+        app.url("/api/v1/missions/measures/talent"),
+    )
+    .await;
+    assert!(
+        !dm["trainees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["post"] == "主治医师"
+                && x["ethnicity"] == "维吾尔族"
+                && x["year"] == "2025"),
+        "Hami's apprentice is not Kashgar's: {dm}"
+    );
+    let html = b
+        .get("/missions/measures/talent")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("维吾尔族") && html.contains("id=\"sign-offs\""));
+    assert_eq!(
+        app.browser("nurse")
+            .await
+            .get("/missions/measures/talent")
+            .await
+            .status(),
+        403
+    );
     let r = b.get("/missions/measures.csv?format=csv").await;
     assert_eq!(r.status(), 200);
     assert_eq!(
@@ -2407,6 +2469,7 @@ mod decade {
             ("board API", "/api/v1/missions/board", false),
             ("measures page", "/missions/measures", true),
             ("measures API", "/api/v1/missions/measures", false),
+            ("talent measures page", "/missions/measures/talent", true),
         ] {
             let mut samples = Vec::with_capacity(runs);
             let mut bytes = 0;
