@@ -217,6 +217,7 @@ CREATE TABLE missions_studios (
 CREATE INDEX missions_studios_host ON missions_studios(host_path);
 CREATE INDEX missions_studios_home ON missions_studios(home_path);
 CREATE INDEX missions_mentorships_mentor_name ON missions_mentorships(mentor_name);
+CREATE INDEX missions_milestones_signed ON missions_milestones(mentorship_id, signed_on);
 CREATE TABLE missions_fellowship_reports (
     mission_id TEXT PRIMARY KEY REFERENCES missions_missions(id),
     supervisor TEXT NOT NULL,
