@@ -53,7 +53,8 @@ pub fn routes() -> ApiRouter {
         .merge(crate::fellowship::api_routes())
 }
 
-fn created<T: Serialize>(loc: String, body: T) -> Response {
+/// 201 with the new resource's address and the resource.
+pub(crate) fn created<T: Serialize>(loc: String, body: T) -> Response {
     (
         StatusCode::CREATED,
         [(axum::http::header::LOCATION, loc)],

@@ -183,11 +183,7 @@ async fn complete_post(
     match complete(&st, &who, &id, &f).await {
         Ok(_) => Ok(Redirect::to(&format!("/missions/m/{id}/report#completion")).into_response()),
         Err(AppError::Invalid(errs)) => {
-            let msg = errs
-                .iter()
-                .map(|e| ctx.t.msg(&e.msg))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let msg = crate::web::refusal(&ctx.t, &errs);
             Ok(crate::web::unprocessable(
                 crate::web::report_view(&st, ctx, &who, &id, msg).await?,
             ))

@@ -153,15 +153,10 @@ async fn issue_certificate(
     Json(input): Json<CertificateInput>,
 ) -> Result<Response, AppError> {
     let c = issue(&st, &who, &input).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(
-            header::LOCATION,
-            format!("/api/v1/missions/certificates/{}", c.id),
-        )],
-        Json(c),
-    )
-        .into_response())
+    Ok(crate::api::created(
+        format!("/api/v1/missions/certificates/{}", c.id),
+        c,
+    ))
 }
 
 /// One certificate (404 outside the caller's scope).
@@ -266,11 +261,7 @@ async fn issue_post(
     match issue(&st, &who, &input).await {
         Ok(_) => Ok(Redirect::to(&format!("/missions/m/{id}/report#certificates")).into_response()),
         Err(AppError::Invalid(errs)) => {
-            let msg = errs
-                .iter()
-                .map(|e| ctx.t.msg(&e.msg))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let msg = crate::web::refusal(&ctx.t, &errs);
             Ok(crate::web::unprocessable(
                 crate::web::report_view(&st, ctx, &who, &id, msg).await?,
             ))

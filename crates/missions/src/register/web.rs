@@ -215,11 +215,7 @@ async fn register_post(
     match register(&st, &who, &f).await {
         Ok(t) => Ok(Redirect::to(&format!("/missions/techniques/{}", t.id)).into_response()),
         Err(AppError::Invalid(errs)) => {
-            let msg = errs
-                .iter()
-                .map(|e| ctx.t.msg(&e.msg))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let msg = crate::web::refusal(&ctx.t, &errs);
             Ok(crate::web::unprocessable(
                 register_view(&st, ctx, &who, msg).await?,
             ))
@@ -380,11 +376,7 @@ async fn step_post(
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/missions/techniques/{id}")).into_response()),
         Err(AppError::Invalid(errs)) => {
-            let msg = errs
-                .iter()
-                .map(|e| ctx.t.msg(&e.msg))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let msg = crate::web::refusal(&ctx.t, &errs);
             Ok(crate::web::unprocessable(
                 technique_view(&st, ctx, &who, &id, msg).await?,
             ))

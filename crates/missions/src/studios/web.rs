@@ -2,7 +2,6 @@
 //! open one, and a studio's page.
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
@@ -59,15 +58,10 @@ async fn open_studio(
     Json(input): Json<StudioInput>,
 ) -> Result<Response, AppError> {
     let s = open(&st, &who, &input).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(
-            header::LOCATION,
-            format!("/api/v1/missions/studios/{}", s.id),
-        )],
-        Json(s),
-    )
-        .into_response())
+    Ok(crate::api::created(
+        format!("/api/v1/missions/studios/{}", s.id),
+        s,
+    ))
 }
 
 /// A studio with its visits, teaching operations and apprentices, read from the records.
@@ -161,11 +155,7 @@ async fn open_post(
     match open(&st, &who, &f).await {
         Ok(s) => Ok(Redirect::to(&format!("/missions/studios/{}", s.id)).into_response()),
         Err(AppError::Invalid(errs)) => {
-            let msg = errs
-                .iter()
-                .map(|e| ctx.t.msg(&e.msg))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let msg = crate::web::refusal(&ctx.t, &errs);
             Ok(unprocessable(list_view(&st, ctx, &who, msg).await?))
         }
         Err(e) => Err(e),

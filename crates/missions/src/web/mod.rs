@@ -167,6 +167,14 @@ pub(crate) fn error_map(t: &Catalog, errs: &[FieldError]) -> HashMap<String, Str
     m
 }
 
+/// The messages of a refused form, in the reader's language, one after the other.
+pub(crate) fn refusal(t: &Catalog, errs: &[FieldError]) -> String {
+    errs.iter()
+        .map(|e| t.msg(&e.msg))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Field errors of a refused form, or the error itself.
 pub(crate) fn form_errors(e: AppError) -> Result<Vec<FieldError>, AppError> {
     match e {
