@@ -123,7 +123,7 @@ pub fn certificate(t: &Catalog, c: &CertificateRow, issuer: &str, verify_url: &s
         Block::Gap(90.0),
         Block::Title(label(t, "missions.cert.title", &c.kind)),
         Block::Gap(40.0),
-        Block::Subtitle(c.holder_name.clone()),
+        Block::Title(c.holder_name.clone()),
         Block::Gap(16.0),
         Block::Subtitle(label(t, "missions.cert.statement", &c.kind)),
         Block::Subtitle(c.title.clone()),

@@ -1960,9 +1960,14 @@ async fn pdf_text(client: &reqwest::Client, url: String) -> String {
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let bytes = r.bytes().await.unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
-    let name = url.rsplit('/').nth(1).unwrap_or("x").to_string();
+    let what = if url.contains("/certificates/") {
+        "certificate"
+    } else {
+        "report"
+    };
+    let language = url.rsplit("language=").next().unwrap_or("default");
     let _ = std::fs::write(
-        crate::browser::screenshot_dir().join(format!("missions-{name}.pdf")),
+        crate::browser::screenshot_dir().join(format!("missions-{what}-{language}.pdf")),
         &bytes,
     );
     pdf_extract::extract_text_from_mem(&bytes).unwrap()
