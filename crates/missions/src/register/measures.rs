@@ -36,6 +36,10 @@ pub struct Measures {
     pub lines: Vec<MeasureLine>,
     /// Sum over all lines.
     pub total: MeasureLine,
+    /// Per year and sending hospital (a rear hospital, or the region's own hospital that led
+    /// the mission), in `prefecture_code`/`prefecture`; techniques are counted per prefecture
+    /// only.
+    pub by_sender: Vec<MeasureLine>,
 }
 
 pub const MEASURE_COLUMNS: [&str; 11] = [
@@ -73,6 +77,17 @@ pub struct KindSums {
     pub at_least_one: i64,
 }
 
+/// The organisation that sent a mission: a rear hospital or partner (the root of its own
+/// tree), or, for a mission led from inside the region, the leading hospital itself.
+pub fn sender_of(lead_code: &str, lead_path: &str) -> String {
+    let root = lead_path.split('/').find(|s| !s.is_empty()).unwrap_or("");
+    if root.chars().all(|c| c.is_ascii_digit()) {
+        lead_code.to_string()
+    } else {
+        root.to_string()
+    }
+}
+
 /// Add the figures up (pure): missions, their day-log sums by kind, the distinct people
 /// lists of training entries (mission id, people) and the techniques' first independent
 /// step (organisation path, date).
@@ -82,15 +97,29 @@ pub fn build_measures(
     people: &[(String, String)],
     independent: &[(String, String)],
 ) -> BTreeMap<(String, String), MeasureLine> {
+    let mut out = build_by(ms, sums, people, |m| prefecture_of(&m.site_path));
+    for (path, on) in independent {
+        let key = (on.get(..4).unwrap_or("").to_string(), prefecture_of(path));
+        let l = out.entry(key.clone()).or_default();
+        l.techniques_independent += 1;
+        (l.year, l.prefecture_code) = key;
+    }
+    out
+}
+
+/// The missions' figures per year and the group `group` names for each mission (pure).
+pub fn build_by(
+    ms: &[MissionRow],
+    sums: &[KindSums],
+    people: &[(String, String)],
+    group: impl Fn(&MissionRow) -> String,
+) -> BTreeMap<(String, String), MeasureLine> {
     let mut out: BTreeMap<(String, String), MeasureLine> = BTreeMap::new();
     let mut trained: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     let mut key_of: std::collections::HashMap<&str, (String, String)> =
         std::collections::HashMap::with_capacity(ms.len());
     for m in ms {
-        let key = (
-            m.starts_on.get(..4).unwrap_or("").to_string(),
-            prefecture_of(&m.site_path),
-        );
+        let key = (m.starts_on.get(..4).unwrap_or("").to_string(), group(m));
         key_of.insert(&m.id, key.clone());
         let l = out.entry(key).or_default();
         l.missions += 1;
@@ -120,10 +149,6 @@ pub fn build_measures(
     }
     for (key, set) in trained {
         out.entry(key).or_default().people_trained += set.len() as i64;
-    }
-    for (path, on) in independent {
-        let key = (on.get(..4).unwrap_or("").to_string(), prefecture_of(path));
-        out.entry(key).or_default().techniques_independent += 1;
     }
     for ((year, pref), l) in out.iter_mut() {
         l.year = year.clone();
@@ -180,6 +205,7 @@ pub async fn measures(st: &Platform, who: &Principal) -> Result<Measures, AppErr
         return Ok(Measures {
             lines: Vec::new(),
             total: MeasureLine::default(),
+            by_sender: Vec::new(),
         });
     }
     let (lo, hi) = who.scope.path_range();
@@ -188,7 +214,14 @@ pub async fn measures(st: &Platform, who: &Principal) -> Result<Measures, AppErr
     let people = people_in(&st.db, &lo, &hi).await?;
     let ind = independent_in(&st.db, &lo, &hi).await?;
     let map = build_measures(&ms, &sums, &people, &ind);
-    let codes: Vec<String> = map.keys().map(|k| k.1.clone()).collect();
+    let senders = build_by(&ms, &sums, &people, |m| {
+        sender_of(&m.lead_code, &m.lead_path)
+    });
+    let codes: Vec<String> = map
+        .keys()
+        .chain(senders.keys())
+        .map(|k| k.1.clone())
+        .collect();
     let names: BTreeMap<String, String> = tianshan_registry::facade::orgs(st, &codes)
         .await?
         .into_iter()
@@ -222,7 +255,21 @@ pub async fn measures(st: &Platform, who: &Principal) -> Result<Measures, AppErr
             l
         })
         .collect();
-    Ok(Measures { lines, total })
+    let by_sender = senders
+        .into_values()
+        .map(|mut l| {
+            l.prefecture = names
+                .get(&l.prefecture_code)
+                .cloned()
+                .unwrap_or_else(|| l.prefecture_code.clone());
+            l
+        })
+        .collect();
+    Ok(Measures {
+        lines,
+        total,
+        by_sender,
+    })
 }
 
 fn measure_cells(l: &MeasureLine) -> Vec<String> {
@@ -266,4 +313,21 @@ pub async fn export_measures(
         ),
         _ => return Err(AppError::BadRequest(Msg::new("missions.err.format"))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mission_is_sent_by_its_rear_hospital_or_its_leading_hospital() {
+        assert_eq!(
+            sender_of("RH-BJ-PUMCH-NEU", "/RH-BJ-PUMCH/RH-BJ-PUMCH-NEU/"),
+            "RH-BJ-PUMCH"
+        );
+        assert_eq!(
+            sender_of("650100-H02", "/650000/650100/650100-H02/"),
+            "650100-H02"
+        );
+    }
 }

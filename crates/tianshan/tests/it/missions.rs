@@ -1594,6 +1594,29 @@ async fn measures_per_year_and_prefecture(app: &TestApp) {
         );
     }
     assert!(!html.contains("style="));
+    // Per sending hospital: a rear hospital, or the region's hospital that led the mission.
+    let sender = |year: &str, code: &str| {
+        m["by_sender"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["year"] == year && l["prefecture_code"] == code)
+            .map(|l| l["missions"].as_i64().unwrap())
+    };
+    assert!(sender("2023", "650100-H02") >= Some(1), "{m}");
+    assert!(sender("2024", "RH-GD-GDPH") >= Some(1), "{m}");
+    let senders: i64 = m["by_sender"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["missions"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        senders,
+        m["total"]["missions"].as_i64().unwrap(),
+        "every mission has one sender"
+    );
+    assert!(html.contains("id=\"measures-by-sender\""));
     // Talent figures: mentor groups by year, post and ethnicity; sign-offs; needs; requests.
     let (s, tm) = get_json(&coord, app.url("/api/v1/missions/measures/talent")).await;
     assert_eq!(s, 200, "{tm}");
