@@ -48,9 +48,13 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(close_liaison))
         .merge(crate::register::api_routes())
         .merge(crate::handover::api_routes())
+        .merge(crate::certificates::api_routes())
+        .merge(crate::studios::api_routes())
+        .merge(crate::fellowship::api_routes())
 }
 
-fn created<T: Serialize>(loc: String, body: T) -> Response {
+/// 201 with the new resource's address and the resource.
+pub(crate) fn created<T: Serialize>(loc: String, body: T) -> Response {
     (
         StatusCode::CREATED,
         [(axum::http::header::LOCATION, loc)],

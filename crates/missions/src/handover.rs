@@ -68,7 +68,7 @@ async fn signed_steps(db: &Db, name: &str) -> Result<Vec<(String, String)>, AppE
 async fn technique_rows(db: &Db, ids: &[String]) -> Result<Vec<TechniqueRow>, AppError> {
     let mut out = Vec::new();
     for id in ids {
-        let sql = "SELECT id, org_code, org_path, technique, mission_id, status, created_by, created_at FROM missions_techniques WHERE id = $1";
+        let sql = "SELECT id, org_code, org_path, technique, mission_id, status, first_case_on, first_case_with, created_by, created_at FROM missions_techniques WHERE id = $1";
         if let Some(t) = with_db!(db, pool => sqlx::query_as::<_, TechniqueRow>(sql).bind(id).fetch_optional(pool).await)?
         {
             out.push(t);
@@ -117,6 +117,8 @@ pub async fn handover(st: &Platform, who: &Principal, id: &str) -> Result<Handov
                 .map(|(_, s)| s.clone())
                 .collect();
             signed.sort_by_key(|s| STATUSES.iter().position(|x| x == s));
+            // Evidence added at the same status is one status signed.
+            signed.dedup();
             HandoverTechnique {
                 technique: t,
                 signed,

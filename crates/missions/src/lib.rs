@@ -4,14 +4,19 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api;
+pub mod bulk;
+mod certificates;
 pub mod demo;
 mod domain;
+mod fellowship;
 mod files;
 mod handover;
+mod pdf;
 pub(crate) mod register;
 mod schema;
 mod service;
 mod store;
+mod studios;
 mod web;
 
 use tianshan_platform::state::NavItem;
@@ -60,6 +65,10 @@ pub mod bench {
         "异基因造血干细胞移植",
         "白内障超声乳化手术 眼健康AI筛查",
     ];
+
+    /// Each need's kept matches: offer id and score.
+    #[cfg(test)]
+    type Ranked = Vec<Vec<(String, u32)>>;
 
     /// Open needs, current offers and past missions as the board loads them.
     pub struct Board {
@@ -112,10 +121,11 @@ pub mod bench {
         }
 
         /// The measures page's aggregation (per year and prefecture) over generated missions,
-        /// day logs and techniques, generation included; returns the number of lines.
+        /// day-log sums by kind, training entries' people and techniques, generation
+        /// included; returns the number of lines.
         pub fn measures(missions: usize, logs: usize, techniques: usize) -> usize {
-            use crate::register::{build_measures, TechniqueRow};
-            use crate::store::{ActivityRow, MissionRow};
+            use crate::register::{build_measures, KindSums};
+            use crate::store::MissionRow;
             let site = |i: usize| format!("/650000/6531{:02}/6531{:02}-H01/", i % 14, i % 14);
             let ms: Vec<MissionRow> = (0..missions)
                 .map(|i| MissionRow {
@@ -136,39 +146,82 @@ pub mod bench {
                 })
                 .collect();
             let kinds = ["clinic", "operation", "lecture", "ward_round", "screening"];
-            let acts: Vec<ActivityRow> = (0..logs)
-                .map(|j| ActivityRow {
-                    id: format!("a{j}"),
-                    mission_id: format!("m{}", j % missions.max(1)),
-                    day: String::new(),
-                    kind: kinds[j % 5].into(),
-                    topic: String::new(),
-                    count: (j % 50) as i64,
-                    people: format!("学员{}、学员{}", j % 997, j % 389),
-                    note: String::new(),
-                    recorded_by: String::new(),
-                    recorded_at: String::new(),
+            // The database adds the logs up per mission and kind: what reaches the code.
+            let per = logs / (missions.max(1) * kinds.len()).max(1);
+            let sums: Vec<KindSums> = (0..missions)
+                .flat_map(|i| {
+                    kinds.iter().map(move |k| KindSums {
+                        mission_id: format!("m{i}"),
+                        kind: k.to_string(),
+                        entries: per as i64,
+                        total: (per * 20) as i64,
+                        at_least_one: (per * 20) as i64,
+                    })
                 })
                 .collect();
-            let techs: Vec<TechniqueRow> = (0..techniques)
-                .map(|k| TechniqueRow {
-                    id: format!("t{k}"),
-                    org_code: String::new(),
-                    org_path: site(k),
-                    technique: String::new(),
-                    mission_id: None,
-                    status: "independent".into(),
-                    created_by: String::new(),
-                    created_at: String::new(),
+            let people: Vec<(String, String)> = (0..logs * 2 / 5)
+                .map(|j| {
+                    (
+                        format!("m{}", j % missions.max(1)),
+                        format!("学员{}、学员{}", j % 997, j % 389),
+                    )
                 })
                 .collect();
             let ind: Vec<(String, String)> = (0..techniques / 2)
-                .map(|k| (format!("t{k}"), format!("{}-06-01", 2017 + k % 9)))
+                .map(|k| (site(k), format!("{}-06-01", 2017 + k % 9)))
                 .collect();
-            build_measures(&ms, &acts, &techs, &ind).len()
+            build_measures(&ms, &sums, &people, &ind).len()
+        }
+
+        /// As [`Board::rank`] but every need against every offer (no index), for comparison.
+        pub fn rank_every_offer(&self) -> usize {
+            let today = time::macros::date!(2026 - 03 - 01);
+            crate::service::needs::rank_all(
+                self.needs.clone(),
+                &self.offers,
+                &self.pairs,
+                today,
+                crate::service::needs::BEST,
+            )
+            .iter()
+            .map(|l| l.matches.len())
+            .sum()
         }
 
         /// Rank every need's offers as the board does; returns how many matches were kept.
+        #[cfg(test)]
+        fn both_ways(&self) -> (Ranked, Ranked) {
+            let today = time::macros::date!(2026 - 03 - 01);
+            let flat = |lines: Vec<crate::service::needs::BoardLine>| {
+                lines
+                    .into_iter()
+                    .map(|l| {
+                        l.matches
+                            .into_iter()
+                            .map(|m| (m.offer.id, m.fit.score))
+                            .collect()
+                    })
+                    .collect()
+            };
+            let best = crate::service::needs::BEST;
+            (
+                flat(crate::service::needs::rank(
+                    self.needs.clone(),
+                    &self.offers,
+                    &self.pairs,
+                    today,
+                    best,
+                )),
+                flat(crate::service::needs::rank_all(
+                    self.needs.clone(),
+                    &self.offers,
+                    &self.pairs,
+                    today,
+                    best,
+                )),
+            )
+        }
+
         pub fn rank(&self) -> usize {
             let today = time::macros::date!(2026 - 03 - 01);
             crate::service::needs::rank(
@@ -181,6 +234,20 @@ pub mod bench {
             .iter()
             .map(|l| l.matches.len())
             .sum()
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::Board;
+
+        #[test]
+        fn the_indexed_board_ranks_exactly_as_ranking_every_offer() {
+            for (needs, offers, missions) in [(120, 150, 60), (40, 7, 300), (30, 300, 0)] {
+                let (indexed, all) = Board::generate(needs, offers, missions).both_ways();
+                assert_eq!(indexed, all, "{needs} needs, {offers} offers");
+                assert!(indexed.iter().any(|m| !m.is_empty()));
+            }
         }
     }
 }

@@ -162,9 +162,79 @@ CREATE INDEX missions_technique_steps_technique ON missions_technique_steps(tech
 CREATE INDEX missions_technique_steps_status ON missions_technique_steps(status);
 "#;
 
+const V202: &str = r#"
+CREATE TABLE missions_certificates (
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    holder_name TEXT NOT NULL,
+    title TEXT NOT NULL,
+    issuer_code TEXT NOT NULL REFERENCES orgs(code),
+    issuer_path TEXT COLLATE BINARY NOT NULL,
+    mission_id TEXT NOT NULL REFERENCES missions_missions(id),
+    activity_id TEXT,
+    starts_on TEXT NOT NULL,
+    ends_on TEXT NOT NULL,
+    issued_on TEXT NOT NULL,
+    issued_by TEXT NOT NULL,
+    issued_at TEXT NOT NULL
+);
+CREATE INDEX missions_certificates_mission ON missions_certificates(mission_id);
+"#;
+
+/// The register's statuses as the programme names them: none → introduced (first case, date,
+/// with whom) → independent → excellent, with the cases done with aid and by the local team
+/// alone as evidence at each step. The old `assisted` and `supervised` steps were both before
+/// the local team worked alone: they become `introduced` entries (the later one an evidence
+/// update), and the first step's date and signer become the first case.
+const V203: &str = r#"
+ALTER TABLE missions_techniques ADD COLUMN first_case_on TEXT;
+ALTER TABLE missions_techniques ADD COLUMN first_case_with TEXT NOT NULL DEFAULT '';
+ALTER TABLE missions_technique_steps ADD COLUMN cases_aided BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE missions_technique_steps ADD COLUMN cases_alone BIGINT NOT NULL DEFAULT 0;
+UPDATE missions_technique_steps SET status = 'introduced' WHERE status IN ('assisted', 'supervised');
+UPDATE missions_techniques SET status = 'introduced' WHERE status IN ('assisted', 'supervised');
+UPDATE missions_techniques SET
+    first_case_on = (SELECT MIN(s.on_date) FROM missions_technique_steps s WHERE s.technique_id = missions_techniques.id),
+    first_case_with = COALESCE((SELECT s.signed_by FROM missions_technique_steps s WHERE s.technique_id = missions_techniques.id ORDER BY s.on_date, s.id LIMIT 1), '')
+WHERE status <> 'none';
+"#;
+
+const V204: &str = r#"
+CREATE TABLE missions_studios (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    expert_name TEXT NOT NULL,
+    specialty TEXT NOT NULL DEFAULT '',
+    home_code TEXT NOT NULL REFERENCES orgs(code),
+    home_path TEXT COLLATE BINARY NOT NULL,
+    host_code TEXT NOT NULL REFERENCES orgs(code),
+    host_path TEXT COLLATE BINARY NOT NULL,
+    opened_on TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX missions_studios_host ON missions_studios(host_path);
+CREATE INDEX missions_studios_home ON missions_studios(home_path);
+CREATE INDEX missions_mentorships_mentor_name ON missions_mentorships(mentor_name);
+CREATE INDEX missions_milestones_signed ON missions_milestones(mentorship_id, signed_on);
+CREATE TABLE missions_fellowship_reports (
+    mission_id TEXT PRIMARY KEY REFERENCES missions_missions(id),
+    supervisor TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    reported_by TEXT NOT NULL,
+    reported_on TEXT NOT NULL,
+    reported_at TEXT NOT NULL
+);
+"#;
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration::same(200, "missions_tables", V200),
         Migration::same(201, "missions_technique_register", V201),
+        Migration::same(202, "missions_certificates", V202),
+        Migration::same(203, "missions_technique_statuses", V203),
+        Migration::same(204, "missions_studios_fellowship_reports", V204),
     ]
 }

@@ -177,6 +177,61 @@ pub fn fit(need: &NeedFacts<'_>, offer: &OfferFacts<'_>) -> Fit {
     )
 }
 
+/// The most an offer sharing nothing with a need but dates can score (dates 15; past missions
+/// are counted apart): a need's best matches above it are all among its candidates.
+pub const DATES_ONLY_MAX: u32 = 15;
+
+/// Offers indexed once per board by the character pairs of their specialty and topic and by
+/// their specialty as written: the offers that can match a need on more than dates.
+pub struct OfferIndex<'s> {
+    topic_pairs: std::collections::HashMap<u64, Vec<u32>>,
+    specialty_pairs: std::collections::HashMap<u64, Vec<u32>>,
+    specialty: std::collections::HashMap<&'s str, Vec<u32>>,
+}
+
+impl<'s> OfferIndex<'s> {
+    pub fn new<'a>(offers: impl Iterator<Item = &'a Side<'s>>) -> OfferIndex<'s>
+    where
+        's: 'a,
+    {
+        let mut ix = OfferIndex {
+            topic_pairs: Default::default(),
+            specialty_pairs: Default::default(),
+            specialty: Default::default(),
+        };
+        for (i, o) in offers.enumerate() {
+            let i = i as u32;
+            for p in &o.topic.whole {
+                ix.topic_pairs.entry(*p).or_default().push(i);
+            }
+            for p in &o.specialty.whole {
+                ix.specialty_pairs.entry(*p).or_default().push(i);
+            }
+            ix.specialty.entry(o.specialty_text).or_default().push(i);
+        }
+        ix
+    }
+
+    /// Mark the offers that share a character pair of topic or specialty with the need, or
+    /// its specialty as written (a topic or specialty similarity above 0 needs a shared pair).
+    pub fn mark(&self, need: &Side<'_>, marks: &mut [bool]) {
+        let mut set = |ids: Option<&Vec<u32>>| {
+            for i in ids.into_iter().flatten() {
+                if let Some(m) = marks.get_mut(*i as usize) {
+                    *m = true;
+                }
+            }
+        };
+        for p in &need.topic.whole {
+            set(self.topic_pairs.get(p));
+        }
+        for p in &need.specialty.whole {
+            set(self.specialty_pairs.get(p));
+        }
+        set(self.specialty.get(need.specialty_text));
+    }
+}
+
 /// Days from `from` (a date or an RFC 3339 timestamp) to `today`.
 pub fn age_days(from: &str, today: Date) -> i64 {
     let d = from.get(..10).and_then(parse_date);

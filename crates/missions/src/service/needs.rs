@@ -10,8 +10,8 @@ use tianshan_platform::{AppError, Msg, Platform};
 
 use super::{covers_any, known_org, new_id, own_org, perms, today, LIST_LIMIT, PLAN};
 use crate::domain::{
-    self, age_days, fit_sides, planned_period, ConvertInput, Fit, NeedInput, OfferInput, Side,
-    MISSION_KINDS,
+    self, age_days, fit_sides, planned_period, ConvertInput, Fit, NeedInput, OfferIndex,
+    OfferInput, Side, DATES_ONLY_MAX, MISSION_KINDS,
 };
 use crate::store::{self, MissionRow, NeedRow, OfferRow};
 
@@ -175,7 +175,10 @@ pub struct BoardLine {
 }
 
 /// Rank offers for needs. `pairs` are `(lead_path, site_path)` of past missions. Each offer
-/// and need is read once; past missions are counted per rear hospital once per need.
+/// and need is read once; past missions are counted per rear hospital once per need. Offers
+/// are indexed by their character pairs: a need is ranked first against the offers that share
+/// one with it or whose hospital has been there before; only when fewer than `best` of those
+/// score above what dates alone can give are all offers ranked (the result is the same).
 pub fn rank(
     needs: Vec<NeedRow>,
     offers: &[OfferRow],
@@ -183,9 +186,21 @@ pub fn rank(
     today: time::Date,
     best: usize,
 ) -> Vec<BoardLine> {
-    fn root(p: &str) -> &str {
-        p.split('/').find(|s| !s.is_empty()).unwrap_or("")
-    }
+    rank_with(needs, offers, pairs, today, best, true)
+}
+
+fn root(p: &str) -> &str {
+    p.split('/').find(|s| !s.is_empty()).unwrap_or("")
+}
+
+fn rank_with(
+    needs: Vec<NeedRow>,
+    offers: &[OfferRow],
+    pairs: &[(String, String)],
+    today: time::Date,
+    best: usize,
+    indexed: bool,
+) -> Vec<BoardLine> {
     let sides: Vec<(Side<'_>, &str)> = offers
         .iter()
         .map(|o| {
@@ -195,6 +210,12 @@ pub fn rank(
             )
         })
         .collect();
+    let index = OfferIndex::new(sides.iter().map(|(s, _)| s));
+    let mut by_root: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (_, r)) in sides.iter().enumerate() {
+        by_root.entry(r).or_default().push(i);
+    }
+    let mut marks = vec![false; sides.len()];
     needs
         .into_iter()
         .map(|n| {
@@ -205,19 +226,46 @@ pub fn rank(
                 }
             }
             let need = Side::new(&n.specialty, &n.topic, &n.wanted_from, &n.wanted_to);
-            let mut ranked: Vec<(usize, Fit)> = sides
-                .iter()
-                .enumerate()
-                .map(|(i, (side, r))| {
-                    (i, fit_sides(&need, side, past.get(r).copied().unwrap_or(0)))
-                })
-                .filter(|(_, f)| f.score > 0)
-                .collect();
-            ranked.sort_by(|a, b| {
-                b.1.score
-                    .cmp(&a.1.score)
-                    .then_with(|| offers[a.0].available_from.cmp(&offers[b.0].available_from))
-            });
+            let score = |i: usize| {
+                let (side, r) = &sides[i];
+                (i, fit_sides(&need, side, past.get(r).copied().unwrap_or(0)))
+            };
+            let order = |ranked: &mut Vec<(usize, Fit)>| {
+                ranked.sort_by(|a, b| {
+                    b.1.score
+                        .cmp(&a.1.score)
+                        .then_with(|| offers[a.0].available_from.cmp(&offers[b.0].available_from))
+                        .then_with(|| a.0.cmp(&b.0))
+                });
+            };
+            let mut ranked: Vec<(usize, Fit)> = Vec::new();
+            let mut complete = false;
+            if indexed {
+                marks.iter_mut().for_each(|m| *m = false);
+                index.mark(&need, &mut marks);
+                for r in past.keys() {
+                    for i in by_root.get(r).into_iter().flatten() {
+                        marks[*i] = true;
+                    }
+                }
+                ranked = (0..sides.len())
+                    .filter(|i| marks[*i])
+                    .map(score)
+                    .filter(|(_, f)| f.score > 0)
+                    .collect();
+                order(&mut ranked);
+                complete = best > 0
+                    && ranked
+                        .get(best - 1)
+                        .is_some_and(|(_, f)| f.score > DATES_ONLY_MAX);
+            }
+            if !complete {
+                ranked = (0..sides.len())
+                    .map(score)
+                    .filter(|(_, f)| f.score > 0)
+                    .collect();
+                order(&mut ranked);
+            }
             ranked.truncate(best);
             BoardLine {
                 age_days: age_days(&n.posted_at, today),
@@ -234,15 +282,39 @@ pub fn rank(
         .collect()
 }
 
+/// [`rank`] against every offer, without the index: the reference the index is measured and
+/// tested against.
+pub(crate) fn rank_all(
+    needs: Vec<NeedRow>,
+    offers: &[OfferRow],
+    pairs: &[(String, String)],
+    today: time::Date,
+    best: usize,
+) -> Vec<BoardLine> {
+    rank_with(needs, offers, pairs, today, best, false)
+}
+
 /// The coordinator's board: open needs of the scope, oldest and most urgent first, each with
 /// its best offers.
 pub async fn board(st: &Platform, who: &Principal) -> Result<Vec<BoardLine>, AppError> {
+    Ok(board_top(st, who, usize::MAX).await?.0)
+}
+
+/// The board's `most` most urgent needs (high priority, then the oldest), each ranked, and how
+/// many open needs there are in all (up to the list's limit).
+pub async fn board_top(
+    st: &Platform,
+    who: &Principal,
+    most: usize,
+) -> Result<(Vec<BoardLine>, usize), AppError> {
     who.require(perms::PLAN)?;
-    let needs = needs(st, who, true).await?;
+    let mut needs = needs(st, who, true).await?;
+    let total = needs.len();
+    needs.truncate(most);
     let offers = store::current_offers(&st.db, &today(st).to_string(), LIST_LIMIT).await?;
     let (lo, hi) = who.scope.path_range();
     let pairs = store::mission_pairs(&st.db, &lo, &hi).await?;
-    Ok(rank(needs, &offers, &pairs, today(st), BEST))
+    Ok((rank(needs, &offers, &pairs, today(st), BEST), total))
 }
 
 /// Turn a need and an offer into a mission, a fellowship or a mentorship, in one action: the

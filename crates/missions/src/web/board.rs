@@ -92,6 +92,8 @@ struct HomePage {
     kinds: Vec<Choice>,
     missions: Vec<MissionLine>,
     mentorships: Vec<MentorLine>,
+    /// Said when a list is cut to the page's rows.
+    more: String,
 }
 
 pub(super) fn need_line(
@@ -128,22 +130,33 @@ pub(super) async fn home(
     who.require(perms::READ)?;
     let t = &ctx.t;
     let can_plan = who.can(perms::PLAN);
-    let board: Vec<BoardLine> = if can_plan {
-        needs::board(&st, &who).await?
+    // A phone on a slow link gets the most urgent rows; the rest are in the exports and API.
+    let (board, total): (Vec<BoardLine>, usize) = if can_plan {
+        needs::board_top(&st, &who, PAGE_ROWS).await?
     } else {
         let today = crate::service::today(&st);
-        needs::needs(&st, &who, false)
-            .await?
+        let all = needs::needs(&st, &who, false).await?;
+        let total = all.len();
+        let lines = all
             .into_iter()
+            .take(PAGE_ROWS)
             .map(|n| BoardLine {
                 age_days: crate::domain::age_days(&n.posted_at, today),
                 need: n,
                 matches: Vec::new(),
             })
-            .collect()
+            .collect();
+        (lines, total)
     };
-    let ms = missions::list(&st, &who).await?;
-    let mentors: Vec<MentorshipRow> = talent::mentorships(&st, &who).await?;
+    let mut ms = missions::list(&st, &who).await?;
+    let mut mentors: Vec<MentorshipRow> = talent::mentorships(&st, &who).await?;
+    let more = if total > board.len() || ms.len() > PAGE_ROWS || mentors.len() > PAGE_ROWS {
+        t.fmt("missions.page_rows", &[("n", &PAGE_ROWS.to_string())])
+    } else {
+        String::new()
+    };
+    ms.truncate(PAGE_ROWS);
+    mentors.truncate(PAGE_ROWS);
     let codes = board
         .iter()
         .flat_map(|b| {
@@ -219,8 +232,12 @@ pub(super) async fn home(
         needs,
         missions,
         mentorships,
+        more,
     })
 }
+
+/// Rows of each list the board page shows.
+const PAGE_ROWS: usize = 100;
 
 #[derive(Deserialize)]
 pub(super) struct ConvertForm {

@@ -102,11 +102,7 @@ pub(super) async fn sign(
         Ok(_) => Ok(Redirect::to(&format!("/missions/mentorships/{id}")).into_response()),
         Err(e) => {
             let errs = form_errors(e)?;
-            let msg = errs
-                .iter()
-                .map(|e| ctx.t.msg(&e.msg))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let msg = crate::web::refusal(&ctx.t, &errs);
             Ok(unprocessable(
                 mentorship_view(&st, ctx, &who, &id, msg).await?,
             ))

@@ -213,6 +213,26 @@ struct ReportPage {
     activities: Vec<ActivityLine>,
     /// Techniques in the register introduced by this mission: id, name, status.
     registered: Vec<(String, String, String)>,
+    certificates: Vec<CertLine>,
+    can_issue: bool,
+    cert_kinds: Vec<Choice>,
+    /// Logged lectures a certificate can be for: id, label.
+    lectures: Vec<Choice>,
+    issuers: Vec<Choice>,
+    error: String,
+    /// A fellowship: its completion report (supervisor, outcome, summary, date), or the form.
+    is_fellowship: bool,
+    completion: Option<(String, String, String, String)>,
+    can_complete: bool,
+    outcomes: Vec<Choice>,
+}
+
+pub struct CertLine {
+    pub id: String,
+    pub code: String,
+    pub kind: String,
+    pub holder: String,
+    pub title: String,
 }
 
 pub(super) async fn report_page(
@@ -221,8 +241,66 @@ pub(super) async fn report_page(
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let r: Report = missions::report(&st, &who, &id).await?;
+    report_view(&st, ctx, &who, &id, String::new()).await
+}
+
+/// The report page, with a refusal of the certificate form when there is one.
+pub(crate) async fn report_view(
+    st: &Platform,
+    ctx: PageCtx,
+    who: &Principal,
+    id: &str,
+    error: String,
+) -> Result<Response, AppError> {
+    let st = st.clone();
+    let who = who.clone();
+    let r: Report = missions::report(&st, &who, id).await?;
     let t = &ctx.t;
+    let certificates = crate::certificates::of(&st, &who, &r.mission.id)
+        .await?
+        .into_iter()
+        .map(|c| CertLine {
+            kind: label(t, "missions.cert.title", &c.kind),
+            id: c.id,
+            code: c.code,
+            holder: c.holder_name,
+            title: c.title,
+        })
+        .collect();
+    let can_issue = who.can(perms::RECORD);
+    let issuers = if can_issue {
+        super::own_orgs(&st, &who, t).await?
+    } else {
+        Vec::new()
+    };
+    let lectures = r
+        .activities
+        .iter()
+        .filter(|a| a.kind == "lecture")
+        .map(|a| Choice {
+            value: a.id.clone(),
+            label: format!("{} · {}", a.day, a.topic),
+        })
+        .collect();
+    let is_fellowship = r.mission.kind == "fellowship";
+    let completion = if is_fellowship {
+        crate::fellowship::completion_of(&st.db, &r.mission.id)
+            .await?
+            .map(|c| {
+                (
+                    c.supervisor,
+                    label(t, "missions.outcome", &c.outcome),
+                    c.summary,
+                    c.reported_on,
+                )
+            })
+    } else {
+        None
+    };
+    let can_complete = is_fellowship
+        && completion.is_none()
+        && who.can(perms::RECORD)
+        && who.scope.owns(&r.mission.lead_path);
     let registered = crate::register::techniques_of_mission(&st.db, &r.mission.id)
         .await?
         .into_iter()
@@ -277,6 +355,16 @@ pub(super) async fn report_page(
             .collect(),
         activities: activity_lines(t, &r.activities),
         registered,
+        certificates,
+        can_issue,
+        cert_kinds: choices(t, "missions.cert.title", &crate::certificates::CERT_KINDS),
+        lectures,
+        issuers,
+        error,
+        is_fellowship,
+        completion,
+        can_complete,
+        outcomes: choices(t, "missions.outcome", &crate::fellowship::OUTCOMES),
         shell: Shell::new(ctx, &st, Some(&who)),
     };
     render(&page)

@@ -21,11 +21,13 @@ mod requests;
 
 use board::*;
 use mentorship::*;
+pub(crate) use mission::report_view;
 use mission::*;
 
 pub fn routes() -> Router<Platform> {
     Router::new()
         .route("/missions", get(home))
+        .route("/missions/missions.js", get(script))
         .route("/missions/needs/new", get(need_form).post(post_need))
         .route("/missions/offers/new", get(offer_form).post(post_offer))
         .route("/missions/needs/{id}/convert", post(convert))
@@ -50,6 +52,29 @@ pub fn routes() -> Router<Platform> {
         .merge(crate::register::page_routes())
         .merge(imports::routes())
         .merge(crate::handover::page_routes())
+        .merge(crate::certificates::page_routes())
+        .merge(crate::studios::page_routes())
+        .merge(crate::fellowship::page_routes())
+}
+
+/// The module's small script (the day-log form across a dropped link), cached for a year
+/// under the versioned URL the page uses.
+async fn script() -> Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "public, max-age=31536000, immutable",
+            ),
+        ],
+        include_str!("../../static/missions.js"),
+    )
+        .into_response()
 }
 
 pub struct Choice {
@@ -140,6 +165,14 @@ pub(crate) fn error_map(t: &Catalog, errs: &[FieldError]) -> HashMap<String, Str
             .or_insert_with(|| t.msg(&e.msg));
     }
     m
+}
+
+/// The messages of a refused form, in the reader's language, one after the other.
+pub(crate) fn refusal(t: &Catalog, errs: &[FieldError]) -> String {
+    errs.iter()
+        .map(|e| t.msg(&e.msg))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Field errors of a refused form, or the error itself.
