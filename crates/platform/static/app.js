@@ -2,6 +2,10 @@
 // closed tab loses nothing; the draft is cleared once the server has accepted the form.
 (function () {
   "use strict";
+  // A page that confirms a save clears that form's draft first, so the form shown on it is not
+  // refilled with what was just saved.
+  var done = document.querySelector("[data-draft-done]");
+  if (done) { try { localStorage.removeItem("draft:" + done.getAttribute("data-draft-done")); } catch (e) {} }
   document.querySelectorAll("form[data-draft]").forEach(function (form) {
     var key = "draft:" + form.getAttribute("data-draft");
     var saved = null;
@@ -20,8 +24,6 @@
       try { localStorage.setItem(key, JSON.stringify(data)); } catch (e) { /* storage full: typing still works */ }
     });
   });
-  var done = document.querySelector("[data-draft-done]");
-  if (done) { try { localStorage.removeItem("draft:" + done.getAttribute("data-draft-done")); } catch (e) {} }
 })();
 // Selects marked data-autosubmit (the language menu) send their form when changed; inline
 // handlers are not allowed by the Content-Security-Policy.
