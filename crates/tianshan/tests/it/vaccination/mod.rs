@@ -12,6 +12,7 @@ mod bench;
 mod concurrency;
 mod doctors;
 mod followup;
+mod moved_in;
 mod reminders;
 mod vials;
 
