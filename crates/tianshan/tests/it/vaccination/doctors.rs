@@ -246,5 +246,24 @@ async fn demo_jiashi_village_doctor(app: &TestApp) {
     let p = place(&all, "653129100201");
     assert_eq!(doctor_names(p), vec!["阿不都热西提·吐尔逊"], "{p}");
     assert!(!p["children"].as_array().unwrap().is_empty());
+    let html = app
+        .browser("admin")
+        .await
+        .get("/vaccination/overdue?org=653129100201")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let section = html
+        .split("id=\"place-653129100201\"")
+        .nth(1)
+        .expect("the village's group on the page")
+        .split("</section>")
+        .next()
+        .unwrap();
+    assert!(
+        section.contains("阿不都热西提·吐尔逊") && section.contains("od-doctor"),
+        "{section}"
+    );
 }
 both!(demo_jiashi_village_doctor);
