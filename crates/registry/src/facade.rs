@@ -526,3 +526,77 @@ pub async fn patient_page(
         })
         .collect())
 }
+
+/// The practitioners attached to any of these organisations (a village's doctors: those of the
+/// village and of its clinic), at most `per_org` each, by name. The practitioner directory holds
+/// no health data: no permission is needed, as for the organisation tree.
+pub async fn practitioners_at(
+    st: &Platform,
+    codes: &[String],
+    per_org: i64,
+) -> Result<Vec<PractitionerInfo>, AppError> {
+    let mut out = Vec::new();
+    for code in codes {
+        let q = crate::store::practitioners::PractitionerQuery {
+            org_code: Some(code.clone()),
+            limit: per_org.clamp(1, 200),
+            ..Default::default()
+        };
+        out.extend(
+            crate::store::practitioners::search(&st.db, &q)
+                .await?
+                .into_iter()
+                .map(|p| PractitionerInfo {
+                    id: p.id,
+                    full_name: p.full_name,
+                    name_ug: p.name_ug,
+                    name_latin: p.name_latin,
+                    org_code: p.org_code,
+                    org_path: p.org_path,
+                    title: p.title,
+                    specialty: p.specialty,
+                }),
+        );
+    }
+    Ok(out)
+}
+
+/// Demo data adds a practitioner a module needs (a village's doctor), attached to `org_code`;
+/// an existing id is left as it is. `names`: Chinese given name (whole name), Uyghur, Latin.
+/// The write is audited as `who`'s.
+pub async fn ensure_practitioner(
+    st: &Platform,
+    who: &Principal,
+    id: &str,
+    org_code: &str,
+    names: [&str; 3],
+    title: &str,
+    specialty: &str,
+) -> Result<PractitionerInfo, AppError> {
+    if let Some(p) = practitioner(st, id).await? {
+        return Ok(p);
+    }
+    let org = directory::org(st, org_code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let data = crate::store::practitioners::PractitionerData {
+        org_code: org.code.clone(),
+        given_name: names[0].to_string(),
+        name_ug: names[1].to_string(),
+        name_latin: names[2].to_string(),
+        title: title.to_string(),
+        specialty: specialty.to_string(),
+        fhir_extra: "{}".into(),
+        ..Default::default()
+    };
+    let (id2, who2, path) = (id.to_string(), who.clone(), org.path.clone());
+    st.write(move |tx| {
+        Box::pin(async move {
+            crate::store::practitioners::insert(tx, &id2, &data, &path).await?;
+            tx.record(&who2, Event::new(Action::CREATE, "Practitioner", &id2));
+            Ok(())
+        })
+    })
+    .await?;
+    practitioner(st, id).await?.ok_or(AppError::NotFound)
+}

@@ -57,8 +57,9 @@ impl CoverageParams {
 
 /// Coverage of a place per birth year, and of each village, township or county below it: every
 /// programme dose by 12 and by 24 months of age, fully immunised, dropout (DTaP, polio,
-/// hepatitis B 1 → 3) and timeliness (doses given in the schedule's window). Moved-out
-/// children are left out.
+/// hepatitis B 1 → 3) and timeliness (doses given in the schedule's window). A child counts
+/// once, where the registry registers them: a moved-in child whose record is only shared
+/// counts at home until the record is transferred; moved-out children are left out.
 #[utoipa::path(get, path = "/api/v1/vaccination/coverage", tag = "vaccination", params(CoverageParams),
     responses((status = 200, body = CoverageReport), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError)),
     security(("bearer" = [])))]

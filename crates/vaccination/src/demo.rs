@@ -16,6 +16,8 @@ use crate::service::{self as svc, CheckIn, DeviceInput, LotInput};
 
 pub const JIASHI_CLINIC: &str = "653129100-VC";
 pub const TOKKUZAK_CLINIC: &str = "653121100-VC";
+/// Barin village (巴仁村), Jiashi: the demo's village with a village doctor.
+pub const JIASHI_VILLAGE: &str = "653129100201";
 
 pub fn loader(st: &Platform) -> BoxFuture<'_, Result<(), AppError>> {
     Box::pin(load(st))
@@ -130,10 +132,25 @@ pub async fn load(st: &Platform) -> Result<(), AppError> {
     .await?;
     facade::ensure_org(
         st,
-        "653129100201",
+        JIASHI_VILLAGE,
         Some("653129100"),
         "village",
         ["巴仁村", "بارىن كەنتى", "Barin Village"],
+    )
+    .await?;
+    // Barin village's doctor (乡村医生), who traces its overdue children.
+    facade::ensure_practitioner(
+        st,
+        &who,
+        "pr-jiashi-vd01",
+        JIASHI_VILLAGE,
+        [
+            "阿不都热西提·吐尔逊",
+            "ئابدۇرەشىت تۇرسۇن",
+            "Abdureshit Tursun",
+        ],
+        "乡村医生",
+        "全科",
     )
     .await?;
     facade::ensure_org(
@@ -236,7 +253,7 @@ pub async fn load(st: &Platform) -> Result<(), AppError> {
     let mut jiashi = Vec::new();
     let mut tokkuzak = Vec::new();
     for i in 0..8 {
-        if let Some(id) = register_child(st, &who, i, "653129100201").await? {
+        if let Some(id) = register_child(st, &who, i, JIASHI_VILLAGE).await? {
             jiashi.push(id);
         }
         if let Some(id) = register_child(st, &who, i + 8, "653121100201").await? {

@@ -303,7 +303,7 @@ struct OverduePage {
     shell: Shell,
     places: Vec<(String, String)>,
     org: String,
-    children: Vec<svc::OverdueChild>,
+    groups: Vec<svc::OverduePlace>,
     reminders: Vec<svc::ReminderView>,
 }
 
@@ -329,25 +329,37 @@ async fn overdue_page(
 ) -> Result<Response, AppError> {
     who.require(perms::READ)?;
     let places = places(&st, &who, ctx.t.locale).await?;
-    let (children, reminders) = if q.org.trim().is_empty() {
+    // A village doctor (or township) user sees their own place's list without choosing.
+    let org = match q.org.trim() {
+        "" => who
+            .scope_code
+            .clone()
+            .filter(|c| places.iter().any(|p| &p.0 == c))
+            .unwrap_or_default(),
+        o => o.to_string(),
+    };
+    let (groups, reminders) = if org.is_empty() {
         (Vec::new(), Vec::new())
     } else {
         (
-            svc::overdue(&st, &who, &q.org).await?,
-            svc::reminders(&st, &who, &q.org).await?,
+            svc::overdue_by_village(&st, &who, &org, ctx.t.locale).await?,
+            svc::reminders(&st, &who, &org).await?,
         )
     };
     render(&OverduePage {
         shell: Shell::new(ctx, &st, Some(&who)),
         places,
-        org: q.org,
-        children,
+        org,
+        groups,
         reminders,
     })
 }
 
-/// Columns of the overdue file.
-const OVERDUE_COLS: [&str; 8] = [
+/// Columns of the overdue file: one line per child, with the village (the list it belongs
+/// to) and its village doctor(s).
+const OVERDUE_COLS: [&str; 10] = [
+    "village",
+    "village_doctors",
     "patient_id",
     "name",
     "birth_date",
@@ -362,32 +374,51 @@ async fn overdue_rows(
     st: &Platform,
     who: &Principal,
     org: &str,
+    locale: tianshan_platform::i18n::Locale,
 ) -> Result<Vec<Vec<String>>, AppError> {
-    let rows = svc::overdue(st, who, org).await?;
-    Ok(rows
+    let groups = svc::overdue_by_village(st, who, org, locale).await?;
+    Ok(groups
         .into_iter()
-        .map(|c| {
-            vec![
-                c.patient_id,
-                c.name,
-                c.birth_date,
-                c.org_code,
-                c.guardian,
-                c.guardian_phone,
-                c.residence,
-                c.overdue.join("; "),
-            ]
+        .flat_map(|g| {
+            let doctors = g
+                .doctors
+                .iter()
+                .map(|d| {
+                    if d.title.is_empty() {
+                        d.name.clone()
+                    } else {
+                        format!("{} ({})", d.name, d.title)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let village = g.name;
+            g.children.into_iter().map(move |c| {
+                vec![
+                    village.clone(),
+                    doctors.clone(),
+                    c.patient_id,
+                    c.name,
+                    c.birth_date,
+                    c.org_code,
+                    c.guardian,
+                    c.guardian_phone,
+                    c.residence,
+                    c.overdue.join("; "),
+                ]
+            })
         })
         .collect())
 }
 
 async fn overdue_csv(
     State(st): State<Platform>,
+    ctx: PageCtx,
     who: Principal,
     Query(q): Query<OverdueQuery>,
 ) -> Result<Response, AppError> {
     use tianshan_platform::tabular;
-    let rows = overdue_rows(&st, &who, &q.org).await?;
+    let rows = overdue_rows(&st, &who, &q.org, ctx.t.locale).await?;
     Ok(tabular::download(
         "overdue.csv",
         tabular::CSV_TYPE,
@@ -397,11 +428,12 @@ async fn overdue_csv(
 
 async fn overdue_xlsx(
     State(st): State<Platform>,
+    ctx: PageCtx,
     who: Principal,
     Query(q): Query<OverdueQuery>,
 ) -> Result<Response, AppError> {
     use tianshan_platform::tabular;
-    let rows = overdue_rows(&st, &who, &q.org).await?;
+    let rows = overdue_rows(&st, &who, &q.org, ctx.t.locale).await?;
     Ok(tabular::download(
         "overdue.xlsx",
         tabular::XLSX_TYPE,

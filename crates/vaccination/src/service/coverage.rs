@@ -2,6 +2,14 @@
 //! programme dose by 12 and 24 months of age, fully immunised, dropout and timeliness. The
 //! children are the registry's (read a page at a time through its facade); moved-out children
 //! are left out.
+//!
+//! **Where a child counts.** A child counts once, at the organisation the registry registers
+//! them at, whatever the residence history says: a child registered elsewhere and recorded as
+//! moved in to a village (their record only shared with the clinic) still counts at home,
+//! until the registry transfers the record to the village (`facade::request_patient`, kind
+//! transfer); from then on they count in the village and no longer at home. A child whose
+//! current status is moved out counts nowhere. So no child counts twice in a county, and a
+//! place's denominator is the registry's list of its children.
 use std::collections::HashMap;
 
 use super::*;
@@ -123,7 +131,8 @@ fn row_of(cohort: i32, org_code: String, name: String, total: bool, t: &Tally) -
     }
 }
 
-/// Coverage of a place (and of each village, township or county below it) per birth year.
+/// Coverage of a place (and of each village, township or county below it) per birth year;
+/// children count where the registry registers them (see the module's note above).
 pub async fn coverage(
     st: &Platform,
     who: &Principal,

@@ -287,16 +287,36 @@ fn overdue_of(
     Ok(out)
 }
 
+/// A village doctor: a practitioner of the registry attached to the village or to its clinic.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VillageDoctor {
+    pub id: String,
+    pub name: String,
+    pub title: String,
+    /// The organisation the practitioner is attached to (the village or its clinic).
+    pub org_code: String,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OverduePlace {
     /// A village (the list of its village doctor) or another organisation children are
     /// registered at.
     pub org_code: String,
     pub name: String,
+    /// The practitioners who trace this list: those of the organisation itself and, for a
+    /// village, of the clinics directly below it. Empty when the registry names none.
+    pub doctors: Vec<VillageDoctor>,
+    /// The caller's own place (their scope is this organisation or one of its clinics, or they
+    /// bear the name of one of its doctors): listed first.
+    pub mine: bool,
     pub children: Vec<OverdueChild>,
 }
 
-/// The overdue list of a place grouped per village (one list per village doctor).
+/// At most this many doctors are named per organisation.
+const DOCTORS_PER_ORG: i64 = 20;
+
+/// The overdue list of a place grouped per village, each group naming its village doctor(s);
+/// the caller's own village comes first, the others in code order.
 pub async fn overdue_by_village(
     st: &Platform,
     who: &Principal,
@@ -318,9 +338,50 @@ pub async fn overdue_by_village(
                     .map(|o| o.name(locale).to_string())
                     .unwrap_or_else(|| c.org_code.clone()),
                 org_code: c.org_code.clone(),
+                doctors: Vec::new(),
+                mine: false,
                 children: vec![c],
             }),
         }
     }
+    for place in &mut out {
+        // The village itself and its clinics (村卫生室) hold its doctors.
+        let mut doctor_orgs = vec![place.org_code.clone()];
+        if orgs
+            .iter()
+            .any(|o| o.code == place.org_code && o.kind == "village")
+        {
+            doctor_orgs.extend(
+                facade::children(st, &place.org_code)
+                    .await?
+                    .into_iter()
+                    .filter(|o| o.kind == "clinic")
+                    .map(|o| o.code),
+            );
+        }
+        let doctors = facade::practitioners_at(st, &doctor_orgs, DOCTORS_PER_ORG).await?;
+        // The caller's own village: their scope is it (or its clinic), or — a user account is
+        // not linked to a practitioner — they bear the name of one of its doctors.
+        place.mine = who
+            .scope_code
+            .as_ref()
+            .is_some_and(|s| doctor_orgs.contains(s))
+            || doctors.iter().any(|d| d.full_name == who.display_name);
+        place.doctors = doctors
+            .into_iter()
+            .map(|p| VillageDoctor {
+                name: match locale {
+                    tianshan_platform::i18n::Locale::Ug if !p.name_ug.is_empty() => p.name_ug,
+                    tianshan_platform::i18n::Locale::En if !p.name_latin.is_empty() => p.name_latin,
+                    _ => p.full_name,
+                },
+                id: p.id,
+                title: p.title,
+                org_code: p.org_code,
+            })
+            .collect();
+    }
+    // Stable: the caller's own village first, the rest keep their order.
+    out.sort_by_key(|p| !p.mine);
     Ok(out)
 }

@@ -10,7 +10,9 @@ use crate::helpers::{audit_for, TestApp};
 #[cfg(test)]
 mod bench;
 mod concurrency;
+mod doctors;
 mod followup;
+mod moved_in;
 mod reminders;
 mod vials;
 
@@ -1589,7 +1591,7 @@ mod browser {
         c.goto(&format!("{base}/vaccination/overdue?org=653121100201"))
             .await
             .unwrap();
-        wait_for(&c, "#overdue").await;
+        wait_for(&c, "#csv").await;
         fits(&c, "overdue list").await;
         shot(&c, "vaccination-11-overdue.png").await;
     }
@@ -1695,8 +1697,11 @@ async fn residence_and_overdue(app: &TestApp) {
         .text()
         .await
         .unwrap();
-    assert!(csv.starts_with("\u{feff}patient_id,name"), "{csv}");
-    let line = csv.lines().find(|l| l.starts_with(stays.as_str())).unwrap();
+    assert!(
+        csv.starts_with("\u{feff}village,village_doctors,patient_id,name"),
+        "{csv}"
+    );
+    let line = csv.lines().find(|l| l.contains(stays.as_str())).unwrap();
     assert!(
         line.contains("13900001111") && line.contains("moved_in"),
         "{line}"
