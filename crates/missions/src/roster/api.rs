@@ -14,6 +14,7 @@ pub fn routes() -> ApiRouter {
     ApiRouter::new()
         .routes(routes!(import_trainees))
         .routes(routes!(import_attendance))
+        .routes(routes!(import_course_attendance))
 }
 
 /// Import trainees and their mentor groups from CSV or XLSX (columns `trainee_name,
@@ -56,6 +57,27 @@ async fn import_attendance(
 ) -> Result<Response, AppError> {
     let t = read_table(&body, &p)?;
     Ok(import_response(
-        super::import_attendance(&st, &who, &id, &lecture, &t, p.skip_bad).await?,
+        super::import_attendance(&st, &who, &id, Some(&lecture), &t, p.skip_bad).await?,
+    ))
+}
+
+/// Import who attended the lectures of a mission's course (columns `name, day`, optionally
+/// `org_code` and `topic` when two lectures share a day): a day without a lecture given is
+/// that row's error; all-or-nothing unless `skip_bad=true`.
+#[utoipa::path(post, path = "/api/v1/missions/missions/{id}/attendance/import", tag = "missions",
+    params(("id" = String, Path, description = "Mission id"), ImportParams),
+    request_body(content = String, content_type = "text/csv", description = "CSV or XLSX file"),
+    responses((status = 200, body = ImportReport), (status = 400, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ImportReport)),
+    security(("bearer" = [])))]
+async fn import_course_attendance(
+    State(st): State<Platform>,
+    who: Principal,
+    Path(id): Path<String>,
+    Query(p): Query<ImportParams>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let t = read_table(&body, &p)?;
+    Ok(import_response(
+        super::import_attendance(&st, &who, &id, None, &t, p.skip_bad).await?,
     ))
 }

@@ -73,14 +73,23 @@ async fn view(
         .iter()
         .map(|c| (c.value.clone(), c.label.clone()))
         .collect();
-    let lectures = roster::lectures_of(st, &ids)
-        .await?
-        .into_iter()
-        .map(|(m, l, label)| Choice {
+    let mut lectures: Vec<Choice> = Vec::new();
+    for (m, l, label) in roster::lectures_of(st, &ids).await? {
+        let course = format!("{m}:");
+        if !lectures.iter().any(|c| c.value == course) {
+            let title = ids.iter().find(|(id, _)| *id == m).map(|(_, t)| t.as_str());
+            lectures.push(Choice {
+                value: course,
+                label: ctx
+                    .t
+                    .fmt("missions.import.course", &[("title", title.unwrap_or(""))]),
+            });
+        }
+        lectures.push(Choice {
             value: format!("{m}:{l}"),
             label,
-        })
-        .collect();
+        });
+    }
     let page = ImportPage {
         missions: ms,
         lectures,
@@ -169,7 +178,7 @@ async fn import_post(
                 "trainees" => roster::import_trainees(&st, &who, &table, u.skip_bad).await,
                 "attendance" => {
                     let (m, l) = u.lecture.split_once(':').unwrap_or(("", ""));
-                    roster::import_attendance(&st, &who, m, l, &table, u.skip_bad).await
+                    roster::import_attendance(&st, &who, m, Some(l), &table, u.skip_bad).await
                 }
                 _ => files::import_needs(&st, &who, &table, u.skip_bad).await,
             },

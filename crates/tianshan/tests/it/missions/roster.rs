@@ -269,6 +269,33 @@ async fn attendance_through_files(app: &TestApp) {
     let (s, e) = upload(&coord, future, file.as_bytes().to_vec()).await;
     assert_eq!(s, 400, "{e}");
     assert!(e.to_string().contains(&day(app, 3)), "{e}");
+    // The whole course: each row names its lecture by day; a day without a lecture given, or
+    // a lecture not given yet, is that row's error.
+    let course = app.url(&format!("{hami}/attendance/import"));
+    let rows = "name,day\n阿斯叶·努尔兰,2023-12-05\n阿斯叶·努尔兰,2023-12-06\n";
+    let (s, r) = upload(&coord, course.clone(), rows.as_bytes().to_vec()).await;
+    assert_eq!(s, 422, "{r}");
+    assert_eq!(row_fields(&r), vec![(3, "day".into())]);
+    assert_eq!(people(app).await.0, p1);
+    let (s, r) = upload(
+        &coord,
+        format!("{course}?skip_bad=true"),
+        rows.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(people(app).await.0, format!("{p1}、阿斯叶·努尔兰"));
+    let later = format!("name,day\n艾力·买买提,{}\n", day(app, 3));
+    let (s, r) = upload(
+        &coord,
+        app.url(&format!(
+            "/api/v1/missions/missions/{mid}/attendance/import"
+        )),
+        later.into_bytes(),
+    )
+    .await;
+    assert_eq!(s, 422, "{r}");
+    assert_eq!(row_fields(&r), vec![(2, "day".into())]);
     // Not a lecture (the Hami clinic day): 400.
     let (s, _) = upload(
         &coord,
@@ -289,7 +316,11 @@ async fn attendance_through_files(app: &TestApp) {
     assert_eq!(s, 404);
     let (s, _) = upload(&app.api("official").await, url, file.as_bytes().to_vec()).await;
     assert_eq!(s, 403);
-    assert_eq!(people(app).await.0, p1);
+    assert_eq!(
+        people(app).await.0,
+        format!("{p1}、阿斯叶·努尔兰"),
+        "nothing more written"
+    );
 }
 both!(attendance_through_files);
 
