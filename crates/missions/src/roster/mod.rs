@@ -16,7 +16,6 @@ use crate::store::{self, MentorshipRow, MilestoneRow};
 
 pub mod api;
 mod attendance;
-pub mod values;
 
 pub use attendance::{import_attendance, lectures_of};
 
@@ -129,17 +128,6 @@ pub async fn import_trainees(
             Ok(m) => (m, Vec::new()),
             Err(e) => (input.clone(), e),
         };
-        let post = values::post(&m.trainee_post);
-        if post.is_none() {
-            errs.push(err(
-                "trainee_post",
-                Msg::new("missions.err.choice").arg("allowed", values::TRAINEE_POSTS.join("、")),
-            ));
-        }
-        let ethnicity = values::ethnic_group(&m.trainee_ethnicity);
-        if ethnicity.is_none() {
-            errs.push(err("trainee_ethnicity", Msg::new("missions.err.ethnicity")));
-        }
         let code = m.trainee_code.trim();
         let mcode = m.mentor_code.trim();
         let trainee_path = orgs.get(code);
@@ -190,14 +178,9 @@ pub async fn import_trainees(
                 errs.push(err("trainee_name", Msg::new("missions.err.trainee_exists")));
             }
         }
-        let (Some(post), Some(ethnicity), Some(tp), Some(mp), Some(mname), true) = (
-            post,
-            ethnicity,
-            trainee_path,
-            mentor_path,
-            mentor_name,
-            errs.is_empty(),
-        ) else {
+        let (Some(tp), Some(mp), Some(mname), true) =
+            (trainee_path, mentor_path, mentor_name, errs.is_empty())
+        else {
             return Err(errs);
         };
         let row = MentorshipRow {
@@ -207,8 +190,8 @@ pub async fn import_trainees(
             mentor_code: mcode.to_string(),
             mentor_path: mp.clone(),
             trainee_name: m.trainee_name,
-            trainee_post: post,
-            trainee_ethnicity: ethnicity,
+            trainee_post: m.trainee_post,
+            trainee_ethnicity: m.trainee_ethnicity,
             trainee_code: code.to_string(),
             trainee_path: tp.clone(),
             goals: m.goals,
