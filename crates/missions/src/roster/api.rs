@@ -2,6 +2,8 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
 use tianshan_platform::api::ApiError;
 use tianshan_platform::auth::Principal;
 use tianshan_platform::tabular::ImportReport;
@@ -9,12 +11,38 @@ use tianshan_platform::{ApiRouter, AppError, Platform};
 use utoipa_axum::routes;
 
 use crate::api::{import_response, read_table, ImportParams};
+use crate::register::FormatParam;
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
         .routes(routes!(import_trainees))
         .routes(routes!(import_attendance))
         .routes(routes!(import_course_attendance))
+        .routes(routes!(export_trainees))
+}
+
+pub fn page_routes() -> Router<Platform> {
+    Router::new().route("/missions/mentorships.csv", get(trainees_file))
+}
+
+/// Every trainee of the caller's scope as CSV or XLSX, in the columns the import takes.
+#[utoipa::path(get, path = "/api/v1/missions/mentorships/export", tag = "missions", params(FormatParam),
+    responses((status = 200, description = "CSV or XLSX file", content_type = "text/csv"), (status = 400, body = ApiError), (status = 403, body = ApiError)),
+    security(("bearer" = [])))]
+async fn export_trainees(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(p): Query<FormatParam>,
+) -> Result<Response, AppError> {
+    super::export_trainees(&st, &who, p.format.as_deref()).await
+}
+
+async fn trainees_file(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(p): Query<FormatParam>,
+) -> Result<Response, AppError> {
+    super::export_trainees(&st, &who, p.format.as_deref()).await
 }
 
 /// Import trainees and their mentor groups from CSV or XLSX (columns `trainee_name,

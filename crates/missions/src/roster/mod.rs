@@ -16,8 +16,10 @@ use crate::store::{self, MentorshipRow, MilestoneRow};
 
 pub mod api;
 mod attendance;
+mod export;
 
 pub use attendance::{import_attendance, lectures_of};
+pub use export::export_trainees;
 
 /// The columns a trainee import takes; the first seven are required.
 pub const TRAINEE_COLUMNS: [&str; 11] = [

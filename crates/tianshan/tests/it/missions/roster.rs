@@ -115,6 +115,53 @@ async fn trainees_through_files(app: &TestApp) {
     assert_eq!(r["imported"], 1);
     assert_eq!(trainees(app).await.len(), n0 + 2);
 
+    // Out in the import's columns, and back in: every row is already there, nothing written.
+    let c = coord
+        .get(app.url("/api/v1/missions/mentorships/export?format=csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        c.starts_with(&format!("\u{feff}{}", HEAD.trim_end())),
+        "{c}"
+    );
+    assert!(
+        c.contains("阿依古丽·买买提,650500-H01-NEU,expert,RH-BJ-PUMCH-NEU,2026-01-05,2026-12-31,卒中评估;静脉溶栓,住院医师,维吾尔族,卒中单元,"),
+        "{c}"
+    );
+    let x = coord
+        .get(app.url("/api/v1/missions/mentorships/export?format=xlsx"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let (s, r) = upload(
+        &coord,
+        app.url("/api/v1/missions/mentorships/import?filename=t.xlsx"),
+        x,
+    )
+    .await;
+    assert_eq!(s, 422, "{r}");
+    assert_eq!(r["errors"].as_array().unwrap().len(), n0 + 2, "{r}");
+    assert_eq!(trainees(app).await.len(), n0 + 2);
+    let theirs = app
+        .api("doctor")
+        .await
+        .get(app.url("/api/v1/missions/mentorships/export?format=csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!theirs.contains("阿依古丽"), "{theirs}");
+
     // The Kashgar doctor may mentor, but not for a Hami department and a Beijing mentor.
     let other = format!(
         "{HEAD}帕提古丽,650500-H01-NEU,expert,RH-BJ-PUMCH-NEU,2026-01-05,2026-12-31,脑电图,住院医师,05,\n"
@@ -329,6 +376,7 @@ async fn trainees_and_attendance_from_the_page(app: &TestApp) {
     let b = app.browser("coordinator").await;
     let html = b.get("/missions/import").await.text().await.unwrap();
     assert!(html.contains("id=\"import-trainees\"") && html.contains("id=\"import-attendance\""));
+    assert!(html.contains("href=\"/missions/mentorships.csv?format=xlsx\""));
     assert!(html.contains("demo-mission-hami-2023:demo-mission-hami-2023-a3"));
     let marker = "action=\"/missions/import?_csrf=";
     let start = html.find(marker).unwrap() + marker.len();
