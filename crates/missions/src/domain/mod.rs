@@ -295,9 +295,10 @@ pub struct MentorshipInput {
     /// The mentor's organisation.
     pub mentor_code: String,
     pub trainee_name: String,
+    /// A professional title (职称: 住院医师, 主治医师, 护师 …), for the talent figures.
     #[serde(default)]
     pub trainee_post: String,
-    /// GB 3304 code or name, for the minority-training (特培) figures.
+    /// GB 3304 code or name, kept as the name, for the minority-training (特培) figures.
     #[serde(default)]
     pub trainee_ethnicity: String,
     /// The trainee's department or hospital.
