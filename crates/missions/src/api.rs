@@ -51,6 +51,7 @@ pub fn routes() -> ApiRouter {
         .merge(crate::certificates::api_routes())
         .merge(crate::studios::api_routes())
         .merge(crate::fellowship::api_routes())
+        .merge(crate::roster::api::routes())
 }
 
 /// 201 with the new resource's address and the resource.
@@ -157,19 +158,19 @@ async fn export_needs(
 
 #[derive(Deserialize, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
-struct ImportParams {
+pub(crate) struct ImportParams {
     /// The file's name (`needs.xlsx`): XLSX is also recognised by its content.
-    filename: Option<String>,
+    pub filename: Option<String>,
     /// Write the good rows even when some rows have errors.
     #[serde(default)]
-    skip_bad: bool,
+    pub skip_bad: bool,
 }
 
-fn read_table(body: &Bytes, p: &ImportParams) -> Result<tabular::Table, AppError> {
+pub(crate) fn read_table(body: &Bytes, p: &ImportParams) -> Result<tabular::Table, AppError> {
     tabular::read(body, p.filename.as_deref().unwrap_or("upload.csv"))
 }
 
-fn import_response(r: ImportReport) -> Response {
+pub(crate) fn import_response(r: ImportReport) -> Response {
     let status = if r.refused {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

@@ -13,6 +13,7 @@ mod files;
 mod handover;
 mod pdf;
 pub(crate) mod register;
+mod roster;
 mod schema;
 mod service;
 mod store;

@@ -8,6 +8,7 @@ use time::Date;
 
 mod ranking;
 pub use ranking::*;
+pub mod values;
 
 /// Kinds of things a department can ask for from the menu.
 pub const NEED_KINDS: [&str; 4] = ["technique", "disease", "training", "equipment"];
@@ -294,9 +295,10 @@ pub struct MentorshipInput {
     /// The mentor's organisation.
     pub mentor_code: String,
     pub trainee_name: String,
+    /// A professional title (职称: 住院医师, 主治医师, 护师 …), for the talent figures.
     #[serde(default)]
     pub trainee_post: String,
-    /// GB 3304 code or name, for the minority-training (特培) figures.
+    /// GB 3304 code or name, kept as the name, for the minority-training (特培) figures.
     #[serde(default)]
     pub trainee_ethnicity: String,
     /// The trainee's department or hospital.
@@ -332,8 +334,24 @@ impl MentorshipInput {
             mentor_username: c.text("mentor_username", &self.mentor_username, true),
             mentor_code: c.text("mentor_code", &self.mentor_code, true),
             trainee_name: c.text("trainee_name", &self.trainee_name, true),
-            trainee_post: c.text("trainee_post", &self.trainee_post, false),
-            trainee_ethnicity: c.text("trainee_ethnicity", &self.trainee_ethnicity, false),
+            trainee_post: match values::post(&self.trainee_post) {
+                Some(p) => p,
+                None => {
+                    c.0.push(FieldError::new(
+                        "trainee_post",
+                        Msg::new("missions.err.choice")
+                            .arg("allowed", values::TRAINEE_POSTS.join("、")),
+                    ));
+                    self.trainee_post.trim().to_string()
+                }
+            },
+            trainee_ethnicity: match values::ethnic_group(&self.trainee_ethnicity) {
+                Some(e) => e,
+                None => {
+                    c.fail("trainee_ethnicity", "missions.err.ethnicity");
+                    self.trainee_ethnicity.trim().to_string()
+                }
+            },
             trainee_code: c.text("trainee_code", &self.trainee_code, true),
             goals: c.text("goals", &self.goals, false),
             starts_on,

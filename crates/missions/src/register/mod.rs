@@ -20,7 +20,7 @@ use crate::service::{covers_any, missions, new_id, own_org, perms, today};
 
 pub use demo::demo;
 pub use measures::{build_measures, KindSums};
-pub use web::{api_routes, page_routes};
+pub use web::{api_routes, page_routes, FormatParam};
 
 pub const TECHNIQUE: &str = "Technique";
 /// The steps a technique climbs, in order.

@@ -2,19 +2,21 @@
 //! competencies signed off per year, the open needs and their age, and how fast home
 //! departments answer liaison requests — in the reader's scope, added up by the database.
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use tianshan_platform::api::ApiError;
+use tianshan_platform::audit::{Action, Event};
 use tianshan_platform::auth::Principal;
 use tianshan_platform::db::Db;
 use tianshan_platform::web::{render, PageCtx, Shell};
-use tianshan_platform::{with_db, ApiRouter, AppError, Platform};
+use tianshan_platform::{tabular, with_db, ApiRouter, AppError, Msg, Platform};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
+use super::web::FormatParam;
 use crate::domain::age_days;
 use crate::service::{perms, today};
 
@@ -131,11 +133,100 @@ pub async fn talent_measures(st: &Platform, who: &Principal) -> Result<TalentMea
 }
 
 pub fn api_routes() -> ApiRouter {
-    ApiRouter::new().routes(routes!(talent_measures_api))
+    ApiRouter::new()
+        .routes(routes!(talent_measures_api))
+        .routes(routes!(talent_export_api))
 }
 
 pub fn page_routes() -> Router<Platform> {
-    Router::new().route("/missions/measures/talent", get(talent_page))
+    Router::new()
+        .route("/missions/measures/talent", get(talent_page))
+        .route("/missions/measures/talent.csv", get(talent_file))
+}
+
+pub const TALENT_COLUMNS: [&str; 5] = ["figure", "year", "post", "ethnicity", "value"];
+
+/// One line per figure: trainees by year, post and ethnicity, sign-offs by year, then the
+/// needs' and requests' single figures.
+pub fn talent_rows(m: &TalentMeasures) -> Vec<Vec<String>> {
+    let line = |f: &str, y: &str, p: &str, e: &str, v: i64| {
+        vec![f.into(), y.into(), p.into(), e.into(), v.to_string()]
+    };
+    let mut rows: Vec<Vec<String>> = m
+        .trainees
+        .iter()
+        .map(|t| line("trainees", &t.year, &t.post, &t.ethnicity, t.trainees))
+        .collect();
+    rows.extend(
+        m.sign_offs
+            .iter()
+            .map(|s| line("sign_offs", &s.year, "", "", s.count)),
+    );
+    for (f, v) in [
+        ("open_needs", m.open_needs),
+        ("open_need_median_age_days", m.open_need_median_age_days),
+        ("oldest_open_need_days", m.oldest_open_need_days),
+        ("liaison_answered", m.liaison_answered),
+        (
+            "liaison_median_response_hours",
+            m.liaison_median_response_hours,
+        ),
+    ] {
+        rows.push(line(f, "", "", "", v));
+    }
+    rows
+}
+
+pub async fn export_talent(
+    st: &Platform,
+    who: &Principal,
+    format: Option<&str>,
+) -> Result<Response, AppError> {
+    let xlsx = match format.unwrap_or("csv") {
+        "csv" => false,
+        "xlsx" => true,
+        _ => return Err(AppError::BadRequest(Msg::new("missions.err.format"))),
+    };
+    let m = talent_measures(st, who).await?;
+    let rows = talent_rows(&m);
+    st.audit(
+        who,
+        Event::new(Action::EXPORT, "TalentMeasures", "").detail(&format!("{} lines", rows.len())),
+    )
+    .await?;
+    Ok(if xlsx {
+        tabular::download(
+            "talent.xlsx",
+            tabular::XLSX_TYPE,
+            tabular::to_xlsx("talent", &TALENT_COLUMNS, &rows)?,
+        )
+    } else {
+        tabular::download(
+            "talent.csv",
+            tabular::CSV_TYPE,
+            tabular::to_csv(&TALENT_COLUMNS, &rows),
+        )
+    })
+}
+
+/// The talent figures as CSV or XLSX (`figure, year, post, ethnicity, value`).
+#[utoipa::path(get, path = "/api/v1/missions/measures/talent/export", tag = "missions", params(FormatParam),
+    responses((status = 200, description = "CSV or XLSX file", content_type = "text/csv"), (status = 400, body = ApiError), (status = 403, body = ApiError)),
+    security(("bearer" = [])))]
+async fn talent_export_api(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(p): Query<FormatParam>,
+) -> Result<Response, AppError> {
+    export_talent(&st, &who, p.format.as_deref()).await
+}
+
+async fn talent_file(
+    State(st): State<Platform>,
+    who: Principal,
+    Query(p): Query<FormatParam>,
+) -> Result<Response, AppError> {
+    export_talent(&st, &who, p.format.as_deref()).await
 }
 
 /// People in mentor groups by year, post and ethnicity; competencies signed off per year;

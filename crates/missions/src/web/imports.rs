@@ -1,4 +1,4 @@
-//! Import of needs and mission day logs from a page: a multipart upload (the CSRF token in the
+//! Import of needs, mission day logs, trainees and a lecture's attendance from a page: a multipart upload (the CSRF token in the
 //! action URL's query, as the platform wants for file uploads), every bad row shown with its
 //! row number, nothing written from a file with errors unless "skip bad rows" is ticked.
 use askama::Template;
@@ -14,8 +14,8 @@ use tianshan_platform::web::{render, PageCtx, Shell};
 use tianshan_platform::{AppError, Msg, Platform};
 
 use super::Choice;
-use crate::files;
 use crate::service::{missions, perms};
+use crate::{files, roster};
 
 pub fn routes() -> Router<Platform> {
     Router::new()
@@ -36,8 +36,11 @@ pub struct ErrorLine {
 struct ImportPage {
     shell: Shell,
     missions: Vec<Choice>,
+    /// Lectures already given: `mission:lecture`, label.
+    lectures: Vec<Choice>,
     can_post: bool,
     can_record: bool,
+    can_mentor: bool,
     /// The outcome in a sentence, empty before an upload.
     outcome: String,
     refused: bool,
@@ -54,7 +57,7 @@ async fn view(
 ) -> Result<Response, AppError> {
     who.require(perms::READ)?;
     let can_record = who.can(perms::RECORD);
-    let ms = if can_record {
+    let ms: Vec<Choice> = if can_record {
         missions::list(st, who)
             .await?
             .into_iter()
@@ -66,8 +69,31 @@ async fn view(
     } else {
         Vec::new()
     };
+    let ids: Vec<(String, String)> = ms
+        .iter()
+        .map(|c| (c.value.clone(), c.label.clone()))
+        .collect();
+    let mut lectures: Vec<Choice> = Vec::new();
+    for (m, l, label) in roster::lectures_of(st, &ids).await? {
+        let course = format!("{m}:");
+        if !lectures.iter().any(|c| c.value == course) {
+            let title = ids.iter().find(|(id, _)| *id == m).map(|(_, t)| t.as_str());
+            lectures.push(Choice {
+                value: course,
+                label: ctx
+                    .t
+                    .fmt("missions.import.course", &[("title", title.unwrap_or(""))]),
+            });
+        }
+        lectures.push(Choice {
+            value: format!("{m}:{l}"),
+            label,
+        });
+    }
     let page = ImportPage {
         missions: ms,
+        lectures,
+        can_mentor: who.can(perms::MENTOR) || who.can(perms::PLAN),
         can_post: who.can(perms::POST),
         can_record,
         outcome,
@@ -90,6 +116,7 @@ async fn import_page(
 struct Upload {
     what: String,
     mission_id: String,
+    lecture: String,
     skip_bad: bool,
     filename: String,
     bytes: Vec<u8>,
@@ -107,6 +134,7 @@ async fn read_upload(mut mp: Multipart) -> Result<Upload, AppError> {
             }
             "what" => u.what = field.text().await.map_err(|_| bad())?,
             "mission_id" => u.mission_id = field.text().await.map_err(|_| bad())?,
+            "lecture" => u.lecture = field.text().await.map_err(|_| bad())?,
             "skip_bad" => u.skip_bad = !field.text().await.map_err(|_| bad())?.is_empty(),
             _ => {}
         }
@@ -139,15 +167,21 @@ async fn import_post(
     mp: Multipart,
 ) -> Result<Response, AppError> {
     let u = read_upload(mp).await?;
-    let what = if u.what == "log" { "log" } else { "needs" };
     let result = if u.bytes.is_empty() {
         Err(AppError::BadRequest(Msg::new("missions.err.no_file")))
     } else {
         match tabular::read(&u.bytes, &u.filename) {
-            Ok(table) if what == "log" => {
-                files::import_activities(&st, &who, &u.mission_id, &table, u.skip_bad).await
-            }
-            Ok(table) => files::import_needs(&st, &who, &table, u.skip_bad).await,
+            Ok(table) => match u.what.as_str() {
+                "log" => {
+                    files::import_activities(&st, &who, &u.mission_id, &table, u.skip_bad).await
+                }
+                "trainees" => roster::import_trainees(&st, &who, &table, u.skip_bad).await,
+                "attendance" => {
+                    let (m, l) = u.lecture.split_once(':').unwrap_or(("", ""));
+                    roster::import_attendance(&st, &who, m, Some(l), &table, u.skip_bad).await
+                }
+                _ => files::import_needs(&st, &who, &table, u.skip_bad).await,
+            },
             Err(e) => Err(e),
         }
     };

@@ -160,6 +160,8 @@ struct MentorshipFormPage {
     f: MentorshipForm,
     orgs: Vec<Choice>,
     mentor_orgs: Vec<Choice>,
+    /// The professional titles a post may be.
+    posts: &'static [&'static str],
     errors: HashMap<String, String>,
 }
 
@@ -183,6 +185,7 @@ async fn form_view(
     let mut mentor_orgs = super::requests::home_orgs(st, &ctx.t).await?;
     mentor_orgs.extend(own_orgs(st, who, &ctx.t).await?);
     let page = MentorshipFormPage {
+        posts: &crate::domain::values::TRAINEE_POSTS,
         orgs,
         mentor_orgs,
         errors: error_map(&ctx.t, errs),

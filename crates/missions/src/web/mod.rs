@@ -51,6 +51,7 @@ pub fn routes() -> Router<Platform> {
         .route("/missions/staff", get(requests::staff_page))
         .merge(crate::register::page_routes())
         .merge(imports::routes())
+        .merge(crate::roster::api::page_routes())
         .merge(crate::handover::page_routes())
         .merge(crate::certificates::page_routes())
         .merge(crate::studios::page_routes())

@@ -138,7 +138,7 @@ async fn needs_and_logs_through_files(app: &TestApp) {
 }
 both!(needs_and_logs_through_files);
 
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+pub(super) fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
     let boundary = "----tianshan-missions-test-boundary";
     let mut body = Vec::new();
     for (k, v) in fields {

@@ -52,3 +52,4 @@ mod documents;
 mod files;
 mod flows;
 mod register;
+mod roster;
