@@ -229,6 +229,53 @@ CREATE TABLE missions_fellowship_reports (
 );
 "#;
 
+/// Figures kept up to date in the transaction of each write, so the measures pages add up a
+/// few hundred rows instead of every day log and sign-off (docs/benchmarks.md, "Missions").
+const V205: &str = r#"
+CREATE TABLE missions_activity_sums (
+    mission_id TEXT NOT NULL REFERENCES missions_missions(id),
+    kind TEXT NOT NULL,
+    entries BIGINT NOT NULL,
+    total BIGINT NOT NULL,
+    at_least_one BIGINT NOT NULL,
+    PRIMARY KEY (mission_id, kind)
+);
+INSERT INTO missions_activity_sums (mission_id, kind, entries, total, at_least_one)
+SELECT mission_id, kind, COUNT(*), COALESCE(SUM(count), 0),
+       COALESCE(SUM(CASE WHEN count < 1 THEN 1 ELSE count END), 0)
+FROM missions_activities GROUP BY mission_id, kind;
+CREATE TABLE missions_trainee_counts (
+    trainee_path TEXT COLLATE BINARY NOT NULL,
+    mentor_path TEXT COLLATE BINARY NOT NULL,
+    year TEXT NOT NULL,
+    post TEXT NOT NULL,
+    ethnicity TEXT NOT NULL,
+    trainees BIGINT NOT NULL,
+    PRIMARY KEY (trainee_path, mentor_path, year, post, ethnicity)
+);
+INSERT INTO missions_trainee_counts (trainee_path, mentor_path, year, post, ethnicity, trainees)
+SELECT trainee_path, mentor_path, substr(starts_on, 1, 4), trainee_post, trainee_ethnicity, COUNT(*)
+FROM missions_mentorships GROUP BY trainee_path, mentor_path, substr(starts_on, 1, 4), trainee_post, trainee_ethnicity;
+CREATE TABLE missions_signoff_counts (
+    trainee_path TEXT COLLATE BINARY NOT NULL,
+    mentor_path TEXT COLLATE BINARY NOT NULL,
+    year TEXT NOT NULL,
+    sign_offs BIGINT NOT NULL,
+    PRIMARY KEY (trainee_path, mentor_path, year)
+);
+INSERT INTO missions_signoff_counts (trainee_path, mentor_path, year, sign_offs)
+SELECT m.trainee_path, m.mentor_path, substr(s.signed_on, 1, 4), COUNT(*)
+FROM missions_milestones s JOIN missions_mentorships m ON m.id = s.mentorship_id
+WHERE s.signed_on IS NOT NULL
+GROUP BY m.trainee_path, m.mentor_path, substr(s.signed_on, 1, 4);
+CREATE INDEX missions_mentorships_started ON missions_mentorships(starts_on, id);
+"#;
+
+/// SQLite only: the people lists of training entries read from the index alone. PostgreSQL
+/// limits an index entry to a third of a page, and a long list could pass it; it does not
+/// need the index for the measures' speed.
+const V206_SQLITE: &str = "CREATE INDEX missions_activities_training ON missions_activities(kind, mission_id, people) WHERE kind IN ('operation', 'ward_round', 'technique');";
+
 pub fn migrations() -> Vec<Migration> {
     vec![
         Migration::same(200, "missions_tables", V200),
@@ -236,5 +283,12 @@ pub fn migrations() -> Vec<Migration> {
         Migration::same(202, "missions_certificates", V202),
         Migration::same(203, "missions_technique_statuses", V203),
         Migration::same(204, "missions_studios_fellowship_reports", V204),
+        Migration::same(205, "missions_summaries", V205),
+        Migration {
+            version: 206,
+            name: "missions_training_people_index",
+            sqlite: V206_SQLITE,
+            postgres: "SELECT 1;",
+        },
     ]
 }

@@ -428,6 +428,17 @@ pub struct Search {
     pub offset: i64,
     /// `_summary=count`: only the total.
     pub summary_count: bool,
+    /// `_total=accurate` or `estimate` (or fhirpy's `_totalMethod`): count every match even
+    /// when the page is full. Without it the total is given only when it costs nothing (a
+    /// first page that is not full), as FHIR allows; a full page has a `next` link.
+    pub total_wanted: bool,
+}
+
+impl Search {
+    /// Whether the total must be counted: asked for, or the only thing asked for.
+    pub fn counts_total(&self) -> bool {
+        self.total_wanted || self.summary_count || self.count == 0
+    }
 }
 
 /// Parameters every search takes.
@@ -469,8 +480,14 @@ impl Search {
                     _ => unknown.push(format!("_summary={v}")),
                 },
                 // How a total is counted (`_total`, FHIR; `_totalMethod`, sent by fhirpy's
-                // `.count()`): this server always counts exactly, up to its cap.
-                "_format" | "_total" | "_totalMethod" => {}
+                // `.count()`): when asked for, this server counts exactly, up to its cap.
+                "_total" => match v.as_str() {
+                    "accurate" | "estimate" => s.total_wanted = true,
+                    "none" => {}
+                    _ => unknown.push(format!("_total={v}")),
+                },
+                "_totalMethod" => s.total_wanted = true,
+                "_format" => {}
                 _ if known.contains(&k.as_str()) => s.params.push((k, v)),
                 _ => unknown.push(k),
             }

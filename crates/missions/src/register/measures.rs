@@ -164,13 +164,11 @@ async fn missions_in(db: &Db, lo: &str, hi: &str) -> Result<Vec<MissionRow>, App
     )
 }
 
-/// The day logs of the scope's missions, added up per mission and kind by the database.
+/// The day logs of the scope's missions, added up per mission and kind (kept with each write).
 async fn sums_in(db: &Db, lo: &str, hi: &str) -> Result<Vec<KindSums>, AppError> {
-    let sql = "SELECT a.mission_id, a.kind, COUNT(*) AS entries, CAST(COALESCE(SUM(a.count), 0) AS BIGINT) AS total, \
-               CAST(COALESCE(SUM(CASE WHEN a.count < 1 THEN 1 ELSE a.count END), 0) AS BIGINT) AS at_least_one \
-               FROM missions_activities a JOIN missions_missions m ON m.id = a.mission_id \
-               WHERE (m.site_path >= $1 AND m.site_path < $2) OR (m.lead_path >= $1 AND m.lead_path < $2) \
-               GROUP BY a.mission_id, a.kind";
+    let sql = "SELECT a.mission_id, a.kind, a.entries, a.total, a.at_least_one \
+               FROM missions_activity_sums a JOIN missions_missions m ON m.id = a.mission_id \
+               WHERE (m.site_path >= $1 AND m.site_path < $2) OR (m.lead_path >= $1 AND m.lead_path < $2)";
     Ok(
         with_db!(db, pool => sqlx::query_as::<_, KindSums>(sql).bind(lo).bind(hi).fetch_all(pool).await)?,
     )

@@ -1,6 +1,8 @@
 //! The talent measures (特培): people in mentor groups by year, post and ethnicity,
 //! competencies signed off per year, the open needs and their age, and how fast home
-//! departments answer liaison requests — in the reader's scope, added up by the database.
+//! departments answer liaison requests — in the reader's scope, added up by the database from
+//! the counts kept with each mentorship and sign-off (`missions_trainee_counts`,
+//! `missions_signoff_counts`).
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -54,21 +56,16 @@ const RANGE: &str =
     "((trainee_path >= $1 AND trainee_path < $2) OR (mentor_path >= $1 AND mentor_path < $2))";
 
 async fn trainees(db: &Db, lo: &str, hi: &str) -> Result<Vec<TraineeCount>, AppError> {
-    let sql = format!("SELECT substr(starts_on, 1, 4) AS year, trainee_post AS post, trainee_ethnicity AS ethnicity, COUNT(*) AS trainees FROM missions_mentorships WHERE {RANGE} GROUP BY substr(starts_on, 1, 4), trainee_post, trainee_ethnicity ORDER BY 1, 2, 3");
+    let sql = format!("SELECT year, post, ethnicity, CAST(SUM(trainees) AS BIGINT) AS trainees FROM missions_trainee_counts WHERE {RANGE} GROUP BY year, post, ethnicity ORDER BY 1, 2, 3");
     Ok(
         with_db!(db, pool => sqlx::query_as::<_, TraineeCount>(&sql).bind(lo).bind(hi).fetch_all(pool).await)?,
     )
 }
 
 async fn sign_offs(db: &Db, lo: &str, hi: &str) -> Result<Vec<YearCount>, AppError> {
-    let sql =
-        "SELECT substr(s.signed_on, 1, 4) AS year, COUNT(*) AS count FROM missions_milestones s \
-               JOIN missions_mentorships m ON m.id = s.mentorship_id \
-               WHERE s.signed_on IS NOT NULL AND ((m.trainee_path >= $1 AND m.trainee_path < $2) \
-               OR (m.mentor_path >= $1 AND m.mentor_path < $2)) \
-               GROUP BY substr(s.signed_on, 1, 4) ORDER BY 1";
+    let sql = format!("SELECT year, CAST(SUM(sign_offs) AS BIGINT) AS count FROM missions_signoff_counts WHERE {RANGE} GROUP BY year ORDER BY 1");
     Ok(
-        with_db!(db, pool => sqlx::query_as::<_, YearCount>(sql).bind(lo).bind(hi).fetch_all(pool).await)?,
+        with_db!(db, pool => sqlx::query_as::<_, YearCount>(&sql).bind(lo).bind(hi).fetch_all(pool).await)?,
     )
 }
 

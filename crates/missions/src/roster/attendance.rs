@@ -137,13 +137,13 @@ pub async fn import_attendance(
             people.push_str(n);
         }
         let count = l.count.max(team_members(&people).len() as i64);
-        updates.push((l.id.clone(), people, count, new));
+        updates.push((l.id.clone(), l.mission_id.clone(), people, count, new));
     }
     if !updates.is_empty() {
         let who2 = who.clone();
         st.write(move |tx| {
             Box::pin(async move {
-                for (id, people, count, new) in updates {
+                for (id, mission_id, people, count, new) in updates {
                     tx_exec!(
                         tx,
                         sqlx::query(
@@ -158,6 +158,7 @@ pub async fn import_attendance(
                         &who2,
                         Event::new(Action::IMPORT, missions::ACTIVITY, &id).detail(&detail),
                     );
+                    crate::store::refresh_activity_sums(tx, &mission_id).await?;
                 }
                 Ok(())
             })

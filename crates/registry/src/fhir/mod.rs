@@ -239,7 +239,7 @@ impl FhirType for PatientType {
             if let Some(b) = s.get("birthdate") {
                 q.birth_date = Some(date_param(&b)?);
             }
-            let (rows, total) = service::search_counted(st, who, &q).await?;
+            let (rows, total) = service::search_counted(st, who, &q, s.counts_total()).await?;
             Ok(SearchResult {
                 resources: rows.iter().map(|r| patient::to_fhir(r, &[])).collect(),
                 total,

@@ -445,12 +445,14 @@ pub async fn search(
     Ok(rows)
 }
 
-/// Search with the number of matches (FHIR `total`), audited as [`search`]. With a limit of 0
+/// Search with the number of matches (FHIR `total`) when `count` asks for it or it is free,
+/// audited as [`search`]. With a limit of 0
 /// only the count is taken (`_summary=count`).
 pub async fn search_counted(
     st: &Platform,
     who: &Principal,
     q: &PatientQuery,
+    count: bool,
 ) -> Result<(Vec<PatientRow>, Option<i64>), AppError> {
     who.require(perms::PATIENTS_READ)?;
     let rows = if q.limit > 0 {
@@ -458,11 +460,14 @@ pub async fn search_counted(
     } else {
         Vec::new()
     };
-    // A first page that is not full already says how many there are.
+    // A first page that is not full already says how many there are; otherwise the matches
+    // are counted only when `count` asks for it (a second query as long as the search).
     let total = if q.limit > 0 && q.offset == 0 && (rows.len() as i64) < q.limit {
         Some(rows.len() as i64)
-    } else {
+    } else if count {
         patients::count_matches(&st.db, q, &who.scope).await?
+    } else {
+        None
     };
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let detail = format!("{} results: {}", rows.len(), ids.join(" "));

@@ -172,12 +172,31 @@ async fn bundles_searches_and_totals(app: &TestApp) {
         &[],
     )
     .await;
-    assert_eq!(v["total"], 2);
+    // A full page is not counted unless asked (`_total`, FHIR): it has a next link.
+    assert!(v.get("total").is_none(), "{v}");
     assert!(v["link"]
         .as_array()
         .unwrap()
         .iter()
         .any(|l| l["relation"] == "next"));
+    let (_, v) = get(
+        app,
+        "nurse",
+        "/fhir/r4/Patient?family=Bundleone&_count=1&_total=accurate",
+        &[],
+    )
+    .await;
+    assert_eq!(v["total"], 2, "{v}");
+    assert_eq!(v["entry"].as_array().unwrap().len(), 1);
+    let (s, v) = get(
+        app,
+        "nurse",
+        "/fhir/r4/Patient?family=Bundleone&_total=lots",
+        &[],
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(v.to_string().contains("_total=lots"), "{v}");
 
     // An unknown parameter is refused, or with lenient handling ignored and left out of self.
     let (s, v) = get(

@@ -282,6 +282,7 @@ async fn mentorship_signed_off_by_the_mentor(app: &TestApp) {
     assert_eq!(v["milestones"][0]["signed_by"], "expert");
     assert_eq!(v["milestones"][0]["evidence"], "观察溶栓3例");
     let (s, _) = post_json(&expert, sign, ok).await;
+    super::decade::summaries_agree_with_the_records(&app.st.db).await;
     assert_eq!(s, 409);
     let signed = audit_actions(app, "Mentorship").await;
     assert!(signed.contains(&("expert".into(), "talent.sign_off".into(), id.clone())));

@@ -368,6 +368,7 @@ async fn attendance_through_files(app: &TestApp) {
         format!("{p1}、阿斯叶·努尔兰"),
         "nothing more written"
     );
+    super::decade::summaries_agree_with_the_records(&app.st.db).await;
 }
 both!(attendance_through_files);
 
