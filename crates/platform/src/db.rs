@@ -19,8 +19,11 @@ use sqlx::{PgConnection, PgPool, SqliteConnection, SqlitePool};
 use crate::audit::AuditRow;
 use crate::error::AppError;
 
+mod checkpointer;
+pub mod direct;
 mod writer;
 
+pub use direct::DirectReaders;
 pub use writer::WriterStats;
 
 /// The read pools.
@@ -50,6 +53,10 @@ impl Backend {
 pub struct Db {
     pools: Pools,
     writer: writer::Writer,
+    /// SQLite file databases: read connections used on the asking thread ([`direct`]).
+    direct: Option<std::sync::Arc<DirectReaders>>,
+    /// SQLite files: moves the WAL into the database beside the writer ([`checkpointer`]).
+    _checkpointer: Option<checkpointer::Checkpointer>,
 }
 
 impl std::fmt::Debug for Db {
@@ -180,6 +187,9 @@ pub struct DbOptions {
     pub sqlite_sync_full: bool,
     /// Connections in the read pool.
     pub pool_size: u32,
+    /// SQLite: run the hottest reads on the asking thread ([`direct`]); off, they go through
+    /// the read pool like every other read (for comparison).
+    pub sqlite_direct_reads: bool,
 }
 
 impl Default for DbOptions {
@@ -189,6 +199,7 @@ impl Default for DbOptions {
             // Each SQLite connection is a thread of its own: on a small server a few readers
             // beat many (less switching); PostgreSQL gets twice this.
             pool_size: 4,
+            sqlite_direct_reads: true,
         }
     }
 }
@@ -204,6 +215,11 @@ impl Db {
     /// The read pool (use [`with_db!`]).
     pub fn pools(&self) -> &Pools {
         &self.pools
+    }
+
+    /// Readers on the asking thread, for a few hot, short reads (SQLite files only).
+    pub fn direct(&self) -> Option<&DirectReaders> {
+        self.direct.as_deref()
     }
 
     /// Open the database named by `url`, or the SQLite file `tianshan.db` inside `data_dir`.
@@ -229,6 +245,8 @@ impl Db {
                 Ok(Db {
                     pools: Pools::Postgres(pool),
                     writer,
+                    direct: None,
+                    _checkpointer: None,
                 })
             }
             Some(u) if u.starts_with("sqlite:") => {
@@ -252,6 +270,7 @@ impl Db {
     }
 
     async fn open_sqlite(opts: SqliteConnectOptions, o: &DbOptions) -> Result<Db, DbOpenError> {
+        let file = opts.get_filename().to_path_buf();
         // WAL lets the server and CLI commands (backup, user add) work on one file at once, and
         // readers never wait for the writer. NORMAL writes each commit to the WAL before it
         // returns: a killed process loses nothing committed; FULL also syncs it to the disk.
@@ -276,7 +295,18 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .pragma("journal_size_limit", "67108864");
         use sqlx::ConnectOptions;
-        let conn = write_opts.connect().await?;
+        let mut conn = write_opts.connect().await?;
+        let on_disk = !file.as_os_str().is_empty() && file != Path::new(":memory:");
+        let checkpointer = if on_disk {
+            checkpointer::Checkpointer::start(file.clone())
+        } else {
+            None
+        };
+        if checkpointer.is_some() {
+            sqlx::query("PRAGMA wal_autocheckpoint = 0")
+                .execute(&mut conn)
+                .await?;
+        }
         // Readers beyond the first close after half a minute idle, and their page caches with
         // them: a server that has gone quiet gives its memory back.
         let pool = SqlitePoolOptions::new()
@@ -285,10 +315,14 @@ impl Db {
             .idle_timeout(Duration::from_secs(30))
             .connect_with(base.read_only(true))
             .await?;
-        let writer = writer::Writer::sqlite(conn);
+        let writer = writer::Writer::sqlite(conn, checkpointer.is_none());
+        let direct = (o.sqlite_direct_reads && on_disk)
+            .then(|| DirectReaders::start(file, o.pool_size.max(1) as usize));
         Ok(Db {
             pools: Pools::Sqlite(pool),
             writer,
+            direct,
+            _checkpointer: checkpointer,
         })
     }
 

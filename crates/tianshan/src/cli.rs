@@ -49,6 +49,10 @@ pub enum Command {
         /// Connections in the read pool (SQLite: each is a thread; PostgreSQL: twice this).
         #[arg(long, env = "TIANSHAN_DB_POOL_SIZE", default_value_t = 4)]
         db_pool_size: u32,
+        /// SQLite: read a patient and search patients on the request's own thread (`on`), or
+        /// through the read pool's connection threads like every other read (`off`).
+        #[arg(long, env = "TIANSHAN_SQLITE_DIRECT_READS", default_value = "on", value_parser = ["on", "off"])]
+        sqlite_direct_reads: String,
         /// SQLite durability: `normal` (a killed process loses nothing committed) or `full`
         /// (a power cut neither; each commit waits for the disk).
         #[arg(long, env = "TIANSHAN_SQLITE_SYNC", default_value = "normal", value_parser = ["normal", "full"])]
@@ -254,6 +258,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             demo,
             secure_cookies,
             db_pool_size,
+            sqlite_direct_reads,
             sqlite_sync,
             forecast_schedule,
         } => {
@@ -261,6 +266,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let opts = tianshan_platform::db::DbOptions {
                 pool_size: db_pool_size.clamp(1, 64),
                 sqlite_sync_full: sqlite_sync == "full",
+                sqlite_direct_reads: sqlite_direct_reads == "on",
             };
             serve(db, addr, demo, secure_cookies, schedule, opts, clock).await
         }

@@ -77,10 +77,12 @@ fn gone() -> AppError {
 }
 
 impl Writer {
-    pub(crate) fn sqlite(conn: SqliteConnection) -> Writer {
+    /// The SQLite writer; `busy_checkpoints` when no checkpointer thread moves the WAL
+    /// (`checkpointer.rs`), so the writer must under continuous load.
+    pub(crate) fn sqlite(conn: SqliteConnection, busy_checkpoints: bool) -> Writer {
         let (queue, rx) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(run_sqlite(conn, rx, counters.clone()));
+        tokio::spawn(run_sqlite(conn, rx, counters.clone(), busy_checkpoints));
         Writer {
             queue,
             pg: None,
@@ -246,6 +248,7 @@ async fn run_sqlite(
     mut conn: SqliteConnection,
     mut rx: mpsc::Receiver<Msg>,
     counters: Arc<Counters>,
+    busy_checkpoints: bool,
 ) {
     let mut dirty = false;
     let mut last_checkpoint = Instant::now();
@@ -281,7 +284,7 @@ async fn run_sqlite(
             conn = commit_batch(conn, jobs, audits, &counters).await;
             dirty = true;
         }
-        if last_checkpoint.elapsed() > BUSY_CHECKPOINT {
+        if busy_checkpoints && last_checkpoint.elapsed() > BUSY_CHECKPOINT {
             if let Err(e) = exec(&mut conn, "PRAGMA wal_checkpoint(PASSIVE)").await {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }

@@ -42,6 +42,32 @@ pub struct GuardianRow {
 pub(crate) const COLS: &str = "p.id, p.org_code, p.org_path, p.family_name, p.given_name, p.full_name, p.name_ug, p.name_latin, \
     p.sex, p.birth_date, p.ethnicity, p.id_number, p.phone, p.address, p.fhir_extra, p.created_at, p.updated_at, p.version";
 
+/// A row of [`COLS`] read on the asking thread (`Db::direct`), columns in that order.
+fn direct_row(
+    r: &tianshan_platform::db::direct::Row<'_>,
+) -> tianshan_platform::db::direct::rusqlite::Result<PatientRow> {
+    Ok(PatientRow {
+        id: r.get(0)?,
+        org_code: r.get(1)?,
+        org_path: r.get(2)?,
+        family_name: r.get(3)?,
+        given_name: r.get(4)?,
+        full_name: r.get(5)?,
+        name_ug: r.get(6)?,
+        name_latin: r.get(7)?,
+        sex: r.get(8)?,
+        birth_date: r.get(9)?,
+        ethnicity: r.get(10)?,
+        id_number: r.get(11)?,
+        phone: r.get(12)?,
+        address: r.get(13)?,
+        fhir_extra: r.get(14)?,
+        created_at: r.get(15)?,
+        updated_at: r.get(16)?,
+        version: r.get(17)?,
+    })
+}
+
 /// Insert a validated patient registered at an organisation with path `org_path`, with its
 /// search terms and guardians (multi-row inserts), inside the caller's transaction.
 pub async fn insert(
@@ -229,7 +255,18 @@ pub async fn get_full(
              ORDER BY g.position), '[]'::json)::text FROM patient_guardians g WHERE g.patient_id = p.id) AS guardians_json",
     };
     let sql = format!("SELECT {COLS}, {extra} FROM patients p WHERE p.id = $1");
-    let row: Option<FullRow> = with_db!(db, pool => sqlx::query_as::<_, FullRow>(&sql).bind(id).fetch_optional(pool).await)?;
+    let row: Option<FullRow> = match db.direct() {
+        Some(d) => d.row(&sql, &[Arg::Text(id.to_string())], |r| {
+            Ok(FullRow {
+                row: direct_row(r)?,
+                shares_json: r.get(18)?,
+                guardians_json: r.get(19)?,
+            })
+        })?,
+        None => {
+            with_db!(db, pool => sqlx::query_as::<_, FullRow>(&sql).bind(id).fetch_optional(pool).await)?
+        }
+    };
     let Some(r) = row else { return Ok(None) };
     let bad = |e: serde_json::Error| AppError::Internal(format!("patient {id} aggregate: {e}"));
     let shares: Vec<String> = serde_json::from_str(&r.shares_json).map_err(bad)?;
@@ -239,6 +276,9 @@ pub async fn get_full(
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<PatientRow>, AppError> {
     let sql = format!("SELECT {COLS} FROM patients p WHERE p.id = $1");
+    if let Some(d) = db.direct() {
+        return d.row(&sql, &[Arg::Text(id.to_string())], direct_row);
+    }
     Ok(
         with_db!(db, pool => sqlx::query_as::<_, PatientRow>(&sql).bind(id).fetch_optional(pool).await)?,
     )
@@ -253,6 +293,13 @@ pub async fn wards(db: &Db, id: &str) -> Result<Vec<(String, String)>, AppError>
 
 /// Paths of the organisations a patient is shared with.
 pub async fn shared_with(db: &Db, id: &str) -> Result<Vec<String>, AppError> {
+    if let Some(d) = db.direct() {
+        return d.rows(
+            "SELECT org_path FROM patient_shares WHERE patient_id = $1",
+            &[Arg::Text(id.to_string())],
+            |r| r.get(0),
+        );
+    }
     Ok(
         with_db!(db, pool => sqlx::query_scalar("SELECT org_path FROM patient_shares WHERE patient_id = $1")
         .bind(id).fetch_all(pool).await)?,
@@ -377,6 +424,16 @@ pub async fn duplicate_candidates(
     let birth = d.birth_date.map(|b| b.to_string());
     let sql = format!("SELECT {COLS} FROM patients p WHERE (p.id_number = $1 OR (p.full_name = $2 AND p.birth_date = $3)) \
         AND ($4 IS NULL OR p.id <> $4) LIMIT 20");
+    if let Some(direct) = db.direct() {
+        let text = |v: Option<&str>| v.map_or(Arg::Null, |v| Arg::Text(v.to_string()));
+        let args = [
+            text(idn.as_deref()),
+            Arg::Text(d.full_name.clone()),
+            text(birth.as_deref()),
+            text(exclude),
+        ];
+        return direct.rows(&sql, &args, direct_row);
+    }
     Ok(with_db!(db, pool => sqlx::query_as::<_, PatientRow>(&sql)
         .bind(&idn).bind(&d.full_name).bind(&birth).bind(exclude).fetch_all(pool).await)?)
 }
@@ -504,6 +561,10 @@ pub async fn search(db: &Db, q: &PatientQuery, scope: &Scope) -> Result<Vec<Pati
         "SELECT {COLS} FROM patients p{} ORDER BY p.full_name, p.id LIMIT {lim} OFFSET {off}",
         w.sql()
     );
+    // Bounded: the name and initials walks stop after 400 terms (`term_clause`).
+    if let Some(d) = db.direct() {
+        return d.rows(&sql, &w.args, direct_row);
+    }
     Ok(
         with_db!(db, pool => bind_args!(sqlx::query_as::<_, PatientRow>(&sql), w.args).fetch_all(pool).await)?,
     )
@@ -525,8 +586,12 @@ pub async fn count_matches(
         "SELECT COUNT(*) FROM (SELECT 1 FROM patients p{} LIMIT {cap}) c",
         w.sql()
     );
-    let n: i64 =
-        with_db!(db, pool => bind_args!(sqlx::query_scalar(&sql), w.args).fetch_one(pool).await)?;
+    let n: i64 = match db.direct() {
+        Some(d) => d.row(&sql, &w.args, |r| r.get(0))?.unwrap_or(0),
+        None => {
+            with_db!(db, pool => bind_args!(sqlx::query_scalar(&sql), w.args).fetch_one(pool).await)?
+        }
+    };
     Ok((n <= COUNT_CAP).then_some(n))
 }
 
