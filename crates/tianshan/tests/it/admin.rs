@@ -389,6 +389,18 @@ async fn admin_pages_create_a_role_and_a_user(app: &TestApp) {
         .await
         .unwrap()
         .contains("已停用"));
+    let r = b.post_form("/admin/users/vacc1/enable", &[]).await;
+    assert_eq!(r.status(), 303);
+    assert!(!b
+        .get("/admin/users/vacc1")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("已停用"));
+    // A button that does not exist is not found.
+    let r = b.post_form("/admin/users/vacc1/promote", &[]).await;
+    assert_eq!(r.status(), 404);
     // The nurse cannot open the pages.
     let nurse = app.browser("nurse").await;
     assert_eq!(nurse.get("/admin/users").await.status(), 403);
