@@ -2,7 +2,7 @@
 //! the expert's inbox (a rear-hospital department), the coordinator's overview (the whole
 //! region) and case creation throughput. Figures in docs/benchmarks.md.
 //! `cargo bench -p tianshan-consult` (CONSULT_CASES overrides the number of cases).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,26 +26,24 @@ fn modules() -> Vec<Module> {
     ]
 }
 
-async fn platform(dir: &std::path::Path) -> Platform {
+type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
+async fn platform(dir: &std::path::Path) -> Res<Platform> {
     let clock = Clock::system();
-    let db = Db::open(None, dir).await.unwrap();
+    let db = Db::open(None, dir).await?;
     let mods = modules();
     let migrations: Vec<Migration> = mods.iter().flat_map(|m| m.migrations.clone()).collect();
-    migrate::run(&db, &migrations, &clock.now_text())
-        .await
-        .unwrap();
+    migrate::run(&db, &migrations, &clock.now_text()).await?;
     let perms = mods
         .iter()
         .flat_map(|m| m.permissions.iter().map(move |p| (m.name, *p)))
         .collect();
-    tianshan_platform::roles::install_permissions(&db, &clock, perms)
-        .await
-        .unwrap();
+    tianshan_platform::roles::install_permissions(&db, &clock, perms).await?;
     let cats: Vec<_> = mods.iter().flat_map(|m| m.catalogues.clone()).collect();
-    Platform {
+    Ok(Platform {
         db: db.clone(),
         events: Events::start(&db),
-        i18n: I18n::load(&cats).unwrap(),
+        i18n: I18n::load(&cats)?,
         clock,
         auth: Arc::new(AuthCache::default()),
         config: Arc::new(Config {
@@ -61,7 +59,7 @@ async fn platform(dir: &std::path::Path) -> Platform {
             modules: Default::default(),
         }),
         caches: Default::default(),
-    }
+    })
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
@@ -81,23 +79,21 @@ fn report(what: &str, mut t: Vec<Duration>) {
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+async fn main() -> Res<()> {
     let n: usize = std::env::var("CONSULT_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let dir = tempfile::tempdir().unwrap();
-    let st = platform(dir.path()).await;
-    tianshan_registry::demo::load(&st).await.unwrap();
+    let dir = tempfile::tempdir()?;
+    let st = platform(dir.path()).await?;
+    tianshan_registry::demo::load(&st).await?;
     let path = |c: &str| {
         let c = c.to_string();
         let st = st.clone();
-        async move { facade::org(&st, &c).await.unwrap().map(|o| o.path) }
+        async move { Ok::<_, tianshan_platform::AppError>(facade::org(&st, &c).await?.map(|o| o.path)) }
     };
     let t0 = Instant::now();
-    tianshan_consult::bench::load_cases(&st, n, 2_000)
-        .await
-        .unwrap();
+    tianshan_consult::bench::load_cases(&st, n, 2_000).await?;
     let load = t0.elapsed();
     println!(
         "loaded {n} cases in {:.1} s ({:.0} cases/s, batches of 2000)",
@@ -107,16 +103,16 @@ async fn main() {
     let expert = demo_user(
         "expert",
         Some("RH-BJ-PUMCH-CAR"),
-        path("RH-BJ-PUMCH").await,
+        path("RH-BJ-PUMCH").await?,
         ALL,
     );
-    let coord = demo_user("coordinator", Some("650000"), path("650000").await, ALL);
-    let nurse = demo_user("nurse", Some("653121100"), path("653121100").await, ALL);
+    let coord = demo_user("coordinator", Some("650000"), path("650000").await?, ALL);
+    let nurse = demo_user("nurse", Some("653121100"), path("653121100").await?, ALL);
     for (who, what) in [
         (&expert, "expert inbox (Peking Union cardiology)"),
         (&coord, "coordinator overview (whole region)"),
     ] {
-        let i = tianshan_consult::service::inbox(&st, who).await.unwrap();
+        let i = tianshan_consult::service::inbox(&st, who).await?;
         println!(
             "{what}: to_accept {} to_answer {} waiting {} mine {} all-open {}",
             i.to_accept.len(),
@@ -128,7 +124,7 @@ async fn main() {
         let mut t = Vec::new();
         for _ in 0..200 {
             let s = Instant::now();
-            tianshan_consult::service::inbox(&st, who).await.unwrap();
+            tianshan_consult::service::inbox(&st, who).await?;
             t.push(s.elapsed());
         }
         report(what, t);
@@ -149,9 +145,7 @@ async fn main() {
     let mut t = Vec::new();
     for _ in 0..creates {
         let one = Instant::now();
-        tianshan_consult::service::file(&st, &nurse, &input)
-            .await
-            .unwrap();
+        tianshan_consult::service::file(&st, &nurse, &input).await?;
         t.push(one.elapsed());
     }
     let el = s.elapsed();
@@ -167,14 +161,13 @@ async fn main() {
         let (st, nurse, input) = (st.clone(), nurse.clone(), input.clone());
         tasks.push(tokio::spawn(async move {
             for _ in 0..creates / 16 {
-                tianshan_consult::service::file(&st, &nurse, &input)
-                    .await
-                    .unwrap();
+                tianshan_consult::service::file(&st, &nurse, &input).await?;
             }
+            Ok::<_, tianshan_platform::AppError>(())
         }));
     }
     for t in tasks {
-        t.await.unwrap();
+        t.await??;
     }
     let el = s.elapsed();
     let made = creates / 16 * 16;
@@ -183,4 +176,5 @@ async fn main() {
         el.as_secs_f64(),
         made as f64 / el.as_secs_f64()
     );
+    Ok(())
 }

@@ -4,26 +4,25 @@
 //! `TIANSHAN_BENCH_TRAUMA` sets the number of records (default 1,000,000);
 //! `TIANSHAN_BENCH_SKIP_SQLITE` skips the SQLite run. Run with
 //! `cargo bench -p tianshan-trauma --bench trauma`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
+use std::error::Error;
 use std::time::Instant;
 
 use tianshan_platform::db::Db;
 use tianshan_trauma::bench;
 
+type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
 const NOW: &str = "2026-11-24T00:00:00Z";
 
-async fn run(db: Db, label: &str, n: usize) {
-    tianshan_platform::migrate::run(&db, &bench::migrations(), NOW)
-        .await
-        .unwrap();
-    bench::fixture(&db, NOW).await.unwrap();
+async fn run(db: Db, label: &str, n: usize) -> Res<()> {
+    tianshan_platform::migrate::run(&db, &bench::migrations(), NOW).await?;
+    bench::fixture(&db, NOW).await?;
     let t = Instant::now();
     let mut loaded = 0;
     for month in 0..120 {
         let rows = bench::synthetic_month(n, month, 0x7124_5153);
         loaded += rows.len();
-        bench::load(&db, NOW, rows, 5_000).await.unwrap();
+        bench::load(&db, NOW, rows, 5_000).await?;
     }
     let load = t.elapsed();
     println!(
@@ -49,7 +48,7 @@ async fn run(db: Db, label: &str, n: usize) {
     ];
     for (what, path, from, to) in cases {
         let t = Instant::now();
-        let ind = bench::indicators(&db, path, from, to).await.unwrap();
+        let ind = bench::indicators(&db, path, from, to).await?;
         let took = t.elapsed();
         println!(
             "{label}: {what}: {} cases in {:.2} s; arrival-to-op median {:?} p90 {:?} min; W {:.2}; O/E {:?}",
@@ -70,21 +69,23 @@ async fn run(db: Db, label: &str, n: usize) {
             println!("{label}: monthly median 2019-01 {first:?} min, 2024-12 {y2024:?} min");
         }
     }
+    Ok(())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+async fn main() -> Res<()> {
     let n: usize = std::env::var("TIANSHAN_BENCH_TRAUMA")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir()?;
     if std::env::var_os("TIANSHAN_BENCH_SKIP_SQLITE").is_none() {
-        let db = Db::open(None, dir.path()).await.unwrap();
-        run(db, "SQLite", n).await;
+        let db = Db::open(None, dir.path()).await?;
+        run(db, "SQLite", n).await?;
     }
     if let Ok(url) = std::env::var("TIANSHAN_BENCH_PG") {
-        let db = Db::open(Some(&url), dir.path()).await.unwrap();
-        run(db, "PostgreSQL", n).await;
+        let db = Db::open(Some(&url), dir.path()).await?;
+        run(db, "PostgreSQL", n).await?;
     }
+    Ok(())
 }

@@ -8,8 +8,7 @@
 //!    Throughput, median and p99 latency.
 //!
 //! `cargo bench -p tianshan-vaccination --bench vaccination`
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
+use std::error::Error;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -101,13 +100,15 @@ fn dose(i: usize, product: &str, cvx: i64, given_on: String) -> DoseRow {
     }
 }
 
-fn due_lists() {
+type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
+fn due_lists() -> Res<()> {
     let n: usize = std::env::var("TIANSHAN_BENCH_CHILDREN")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500_000);
     let products = products();
-    let today = Date::from_calendar_date(2026, Month::March, 10).unwrap();
+    let today = Date::from_calendar_date(2026, Month::March, 10)?;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let start = Instant::now();
     let (mut due, mut overdue) = (0usize, 0usize);
@@ -133,7 +134,7 @@ fn due_lists() {
                 format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
             ));
         }
-        let (views, list) = evaluate(&products, birth, "female", doses, today).unwrap();
+        let (views, list) = evaluate(&products, birth, "female", doses, today)?;
         due += list.iter().filter(|d| d.status == "due").count();
         overdue += list.iter().filter(|d| d.status == "overdue").count();
         black_box(views);
@@ -141,16 +142,15 @@ fn due_lists() {
     let secs = start.elapsed().as_secs_f64();
     println!("due lists: {n} children in {secs:.2} s = {:.0} children/s on one thread ({:.1} µs each); {due} due and {overdue} overdue vaccine groups",
         n as f64 / secs, secs * 1e6 / n as f64);
+    Ok(())
 }
 
-async fn clinic_day() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(None, dir.path()).await.unwrap();
+async fn clinic_day() -> Res<()> {
+    let dir = tempfile::tempdir()?;
+    let db = Db::open(None, dir.path()).await?;
     let mut migrations = tianshan_platform::schema::migrations();
     migrations.extend(tianshan_vaccination::module().migrations);
-    tianshan_platform::migrate::run(&db, &migrations, "2026-03-10T00:00:00Z")
-        .await
-        .unwrap();
+    tianshan_platform::migrate::run(&db, &migrations, "2026-03-10T00:00:00Z").await?;
     const CLINICS: usize = 15;
     const STATIONS: usize = 4;
     const PER_STATION: usize = 40;
@@ -159,8 +159,7 @@ async fn clinic_day() {
         db.write("2026-03-10T00:00:00Z".into(), move |tx| {
             Box::pin(async move { bench_clinic(tx, &code, &format!("lot-{c}"), 1000).await })
         })
-        .await
-        .unwrap();
+        .await?;
     }
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -180,17 +179,16 @@ async fn clinic_day() {
                     db.write("2026-03-10T08:00:00Z".into(), move |tx| {
                         Box::pin(async move { write_dose(tx, &who, &d, "2026-03-10").await })
                     })
-                    .await
-                    .unwrap();
+                    .await?;
                     lat.push(t.elapsed());
                 }
-                lat
+                Ok::<_, tianshan_platform::AppError>(lat)
             }));
         }
     }
     let mut all: Vec<Duration> = Vec::new();
     for t in tasks {
-        all.extend(t.await.unwrap());
+        all.extend(t.await??);
     }
     let secs = start.elapsed().as_secs_f64();
     all.sort();
@@ -198,14 +196,14 @@ async fn clinic_day() {
     println!("clinic day (SQLite): {} vaccinations by {} stations in {secs:.2} s = {:.0} doses/s; median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         all.len(), CLINICS * STATIONS, all.len() as f64 / secs, pct(0.5), pct(0.99), pct(1.0));
     db.close().await;
+    Ok(())
 }
 
-fn main() {
-    due_lists();
+fn main() -> Res<()> {
+    due_lists()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(clinic_day());
+        .build()?;
+    rt.block_on(clinic_day())
 }

@@ -20,6 +20,14 @@ use crate::i18n::{Catalog, Locale, LOCALES};
 use crate::scope::Permission;
 use crate::state::Platform;
 
+mod errors;
+mod guard;
+
+use errors::render_error;
+pub use guard::{
+    json_has_nul, refuse_nul, urlencoded_has_nul, GUARD_BODY_LIMIT, GUARD_OTHER_LIMIT,
+};
+
 pub const SESSION_COOKIE: &str = "ts_session";
 pub const CSRF_COOKIE: &str = "ts_csrf";
 pub const LANG_COOKIE: &str = "ts_lang";
@@ -458,194 +466,6 @@ async fn check_csrf(req: Request, cookie_token: Option<&str>) -> Result<Request,
     }
 }
 
-async fn render_error(
-    st: &Platform,
-    locale: Locale,
-    path: &str,
-    resp: Response,
-    csrf: &str,
-) -> Response {
-    let report = match resp.extensions().get::<ErrorReport>() {
-        Some(r) => r.clone(),
-        None if resp.status().is_client_error()
-            && !resp.headers().contains_key(header::CONTENT_TYPE) =>
-        {
-            // axum's own rejections (bad JSON, bad query, wrong method) arrive as bare text.
-            plain_rejection(resp.status())
-        }
-        None if resp.status().is_client_error()
-            && resp
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("text/plain")) =>
-        {
-            let status = resp.status();
-            let bytes = to_bytes(resp.into_body(), 64 * 1024)
-                .await
-                .unwrap_or_default();
-            let mut r = plain_rejection(status);
-            r.msg = Msg::new("error.request_detail")
-                .arg("detail", String::from_utf8_lossy(&bytes).to_string());
-            r
-        }
-        None => return resp,
-    };
-    let t = st.i18n.catalog(locale);
-    if report.status.is_server_error() {
-        tracing::error!(
-            status = report.status.as_u16(),
-            detail = report.detail.as_deref().unwrap_or(""),
-            "request failed"
-        );
-    }
-    let message = t.msg(&report.msg);
-    let fields: Vec<(String, String)> = report
-        .fields
-        .iter()
-        .map(|f| (f.field.clone(), t.msg(&f.msg)))
-        .collect();
-    let status = report.status;
-    if path.starts_with("/fhir/") {
-        let body = crate::fhir::operation_outcome(status.as_u16(), &message, &fields);
-        return (
-            status,
-            [(header::CONTENT_TYPE, crate::fhir::FHIR_JSON)],
-            body.to_string(),
-        )
-            .into_response();
-    }
-    if path.starts_with("/api/") || path == "/healthz" {
-        let fields: Vec<_> = fields
-            .iter()
-            .map(|(f, m)| json!({"field": f, "message": m}))
-            .collect();
-        let body = json!({"error": {"code": report.code, "message": message, "fields": fields}});
-        return (status, axum::Json(body)).into_response();
-    }
-    if status == StatusCode::UNAUTHORIZED {
-        let next = url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>();
-        return Redirect::to(&format!("/login?next={next}")).into_response();
-    }
-    let ctx = PageCtx {
-        t,
-        csrf: csrf.to_string(),
-        path: path.to_string(),
-    };
-    let mut message = message;
-    for (_, m) in &fields {
-        message.push(' ');
-        message.push_str(m);
-    }
-    let page = ErrorPage {
-        shell: Shell::new(ctx, st, None),
-        status: status.as_u16(),
-        message,
-    };
-    match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => status.into_response(),
-    }
-}
-
-fn plain_rejection(status: StatusCode) -> ErrorReport {
-    let (code, key) = match status.as_u16() {
-        404 => ("not_found", "error.not_found"),
-        405 => ("method_not_allowed", "error.method"),
-        413 => ("too_large", "error.too_large"),
-        415 => ("unsupported_media_type", "error.media_type"),
-        _ => ("bad_request", "error.bad_request"),
-    };
-    ErrorReport {
-        status,
-        code,
-        msg: Msg::new(key),
-        fields: Vec::new(),
-        detail: None,
-    }
-}
-
-/// Largest body the request guard reads to look for NUL characters (FHIR Bundles are the
-/// largest bodies the server takes; multipart uploads are streamed past the guard).
-pub const GUARD_BODY_LIMIT: usize = crate::fhir_rest::MAX_BUNDLE_BYTES;
-/// The same for every path outside `/fhir/`.
-pub const GUARD_OTHER_LIMIT: usize = 4 * 1024 * 1024;
-
-/// Does a JSON text carry a U+0000 character (a raw NUL byte or a `\u0000` escape)?
-pub fn json_has_nul(b: &[u8]) -> bool {
-    if b.contains(&0) {
-        return true;
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' {
-            if b.get(i + 1) == Some(&b'u') && b.get(i + 2..i + 6) == Some(b"0000".as_slice()) {
-                return true;
-            }
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    false
-}
-
-/// Does URL-encoded text (a path, a query, a form body) decode to a U+0000 character?
-pub fn urlencoded_has_nul(b: &[u8]) -> bool {
-    b.contains(&0) || b.windows(3).any(|w| w == b"%00")
-}
-
-/// The one rule for U+0000, for every route of every module: a NUL character in the path,
-/// the query or a JSON, form or text body is refused with 400 before any handler runs
-/// (PostgreSQL cannot store it; SQLite would store junk). Multipart uploads are checked by the
-/// importers' decoders, and the database error is mapped to 400 as a last guard.
-pub async fn refuse_nul(req: Request, next: Next) -> Response {
-    let refused = || AppError::BadRequest(Msg::new("error.nul")).into_response();
-    if urlencoded_has_nul(req.uri().path().as_bytes())
-        || req
-            .uri()
-            .query()
-            .is_some_and(|q| urlencoded_has_nul(q.as_bytes()))
-    {
-        return refused();
-    }
-    let ty = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let check: Option<fn(&[u8]) -> bool> = if ty.contains("json") {
-        Some(json_has_nul)
-    } else if ty.starts_with("application/x-www-form-urlencoded") {
-        Some(urlencoded_has_nul)
-    } else if ty.starts_with("text/") {
-        Some(|b: &[u8]| b.contains(&0))
-    } else {
-        None
-    };
-    let Some(check) = check else {
-        return next.run(req).await;
-    };
-    // FHIR takes Bundles; everything else is held to the extractors' 2 MB (with room for a
-    // handler that allows a little more).
-    let limit = if req.uri().path().starts_with("/fhir/") {
-        GUARD_BODY_LIMIT
-    } else {
-        GUARD_OTHER_LIMIT
-    };
-    let (parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
-    };
-    if check(&bytes) {
-        return refused();
-    }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
-}
-
 /// One structured log line per request: method, path, status, latency and request id.
 /// Never the query string, which may carry patient names.
 pub async fn request_log(req: Request, next: Next) -> Response {
@@ -662,8 +482,8 @@ pub async fn request_log(req: Request, next: Next) -> Response {
     resp
 }
 
-pub const APP_CSS: &str = include_str!("../static/app.css");
-pub const APP_JS: &str = include_str!("../static/app.js");
+pub const APP_CSS: &str = include_str!("../../static/app.css");
+pub const APP_JS: &str = include_str!("../../static/app.js");
 
 /// Static assets: versioned URLs, cached for a year.
 pub async fn static_asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
