@@ -21,9 +21,13 @@ use crate::error::AppError;
 
 mod checkpointer;
 pub mod direct;
+mod fast;
+mod pg;
+mod statements;
 mod writer;
 
 pub use direct::DirectReaders;
+pub use statements::Statements;
 pub use writer::WriterStats;
 
 /// The read pools.
@@ -315,7 +319,12 @@ impl Db {
             .idle_timeout(Duration::from_secs(30))
             .connect_with(base.read_only(true))
             .await?;
-        let writer = writer::Writer::sqlite(conn, checkpointer.is_none());
+        let fast = on_disk.then(|| fast::FastOpen {
+            path: file.clone(),
+            sync_full: o.sqlite_sync_full,
+            copied: checkpointer.as_ref().map(|c| c.copied.clone()),
+        });
+        let writer = writer::Writer::sqlite(conn, checkpointer.is_none(), fast);
         let direct = (o.sqlite_direct_reads && on_disk)
             .then(|| DirectReaders::start(file, o.pool_size.max(1) as usize));
         Ok(Db {
@@ -334,6 +343,12 @@ impl Db {
         F: WriteFn<R>,
     {
         self.writer.write(now, f).await
+    }
+
+    /// Run a write given as statements (see [`Statements`]) and commit; its audit entries
+    /// commit with it. Returns once the transaction is committed (durable).
+    pub async fn write_statements(&self, w: Statements) -> Result<(), AppError> {
+        self.writer.write_statements(w).await
     }
 
     /// Insert audit entries on their own (a read, a search, a refusal) and wait until they are

@@ -6,7 +6,7 @@ use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 use crate::auth::Principal;
-use crate::db::Tx;
+use crate::db::{Statements, Tx};
 use crate::error::{AppError, Msg};
 use crate::state::Platform;
 
@@ -277,6 +277,35 @@ pub struct Prepared {
     /// True when the write creates the record (201), false when it updates one (200).
     pub created: bool,
     pub apply: ApplyFn,
+    /// The same write as a statement list, used when it is written on its own (a create or
+    /// update request, a batch entry; not a transaction Bundle or an import, which need one
+    /// transaction for many): the writer then runs it without a thread switch per statement.
+    pub alone: Option<Alone>,
+}
+
+/// A write as statements (see [`Prepared::alone`]).
+pub struct Alone {
+    pub statements: Statements,
+    /// The resource as it will be stored.
+    pub stored: Value,
+    /// What a failed write's error becomes (a duplicate key names the field it concerns).
+    pub on_error: fn(AppError) -> AppError,
+}
+
+impl Prepared {
+    /// Write it on its own and return the resource as stored.
+    pub async fn write(self, st: &Platform) -> Result<Value, AppError> {
+        match self.alone {
+            Some(a) => {
+                st.db
+                    .write_statements(a.statements)
+                    .await
+                    .map_err(a.on_error)?;
+                Ok(a.stored)
+            }
+            None => st.write(self.apply).await,
+        }
+    }
 }
 
 /// A FHIR resource type a module serves, as the Bundle processor and `tianshan import` see it.

@@ -173,7 +173,7 @@ async fn create(
         .prepare_create(&st, &who, &v, id, &RefMap::default())
         .await?;
     let (ty_s, id) = (p.resource_type, p.id.clone());
-    let stored = st.write(p.apply).await?;
+    let stored = p.write(&st).await?;
     Ok(created_response(ty_s, &id, &stored))
 }
 
@@ -207,7 +207,7 @@ async fn update(
     let p = t
         .prepare_update(&st, &who, &v, id, version, &RefMap::default())
         .await?;
-    let stored = st.write(p.apply).await?;
+    let stored = p.write(&st).await?;
     Ok(response(StatusCode::OK, &stored))
 }
 
@@ -449,7 +449,7 @@ async fn bundle(
                             let prep =
                                 prepare(&st, &who, &p, &list[p.index].resource, &refs).await?;
                             let created = prep.created;
-                            let stored = st.write(prep.apply).await?;
+                            let stored = prep.write(&st).await?;
                             Ok::<_, AppError>((created, stored))
                         }
                         .await;

@@ -107,6 +107,11 @@ impl Platform {
         self.db.write(self.clock.now_text(), f).await
     }
 
+    /// An empty statement-list write stamped with the current time (see [`Db::write_statements`]).
+    pub fn statements(&self) -> crate::db::Statements {
+        crate::db::Statements::new(self.clock.now_text())
+    }
+
     /// Record an access that changes nothing (a read, a search, a refusal) and wait until the
     /// entry is committed: its answer must not leave before its audit entry is on disk.
     pub async fn audit(&self, who: &Principal, ev: Event<'_>) -> Result<(), AppError> {

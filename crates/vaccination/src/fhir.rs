@@ -200,6 +200,7 @@ impl FhirType for ImmunizationType {
                         Ok(to_fhir(&d, &products))
                     })
                 }),
+                alone: None,
             })
         })
     }

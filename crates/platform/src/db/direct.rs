@@ -144,7 +144,7 @@ impl DirectReaders {
 
 /// Bind each `$N` of the statement to `params[N - 1]`, as sqlx does (SQLite numbers its
 /// parameters by first appearance, which need not follow N).
-fn bind(st: &mut Statement<'_>, params: &[Arg]) -> rusqlite::Result<()> {
+pub(crate) fn bind(st: &mut Statement<'_>, params: &[Arg]) -> rusqlite::Result<()> {
     for i in 1..=st.parameter_count() {
         let name = st.parameter_name(i).unwrap_or("").to_string();
         let p = name

@@ -14,6 +14,8 @@ use futures_util::FutureExt;
 use sqlx::{PgPool, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
+use super::fast::{FastOpen, FastWriter};
+use super::statements::Statements;
 use super::{Tx, TxInner, WriteFn};
 use crate::audit::{insert_rows, AuditRow};
 use crate::error::AppError;
@@ -25,7 +27,7 @@ type Done = Box<dyn FnOnce(Option<String>) + Send>;
 /// hands back how to tell its caller).
 type JobFn = Box<dyn for<'t> FnOnce(Option<&'t mut Tx>) -> BoxFuture<'t, (bool, Done)> + Send>;
 
-enum Msg {
+pub(super) enum Msg {
     Job {
         now: String,
         run: JobFn,
@@ -33,6 +35,11 @@ enum Msg {
     Audit {
         rows: Vec<AuditRow>,
         done: oneshot::Sender<Result<(), String>>,
+    },
+    /// PostgreSQL: a statement list, run in a batch with others (`pg.rs`).
+    Statements {
+        w: Statements,
+        done: oneshot::Sender<Result<(), AppError>>,
     },
     Checkpoint(oneshot::Sender<Result<(), String>>),
     Shutdown(oneshot::Sender<()>),
@@ -57,11 +64,11 @@ pub struct WriterStats {
 }
 
 #[derive(Default)]
-struct Counters {
-    commits: AtomicU64,
-    jobs: AtomicU64,
-    audit_rows: AtomicU64,
-    largest_batch: AtomicU64,
+pub(crate) struct Counters {
+    pub(crate) commits: AtomicU64,
+    pub(crate) jobs: AtomicU64,
+    pub(crate) audit_rows: AtomicU64,
+    pub(crate) largest_batch: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -69,6 +76,8 @@ pub(crate) struct Writer {
     queue: mpsc::Sender<Msg>,
     /// PostgreSQL: write jobs run directly on the pool.
     pg: Option<PgPool>,
+    /// SQLite files: the thread that runs statement lists and audit entries (`fast.rs`).
+    fast: Option<FastWriter>,
     counters: Arc<Counters>,
 }
 
@@ -79,13 +88,27 @@ fn gone() -> AppError {
 impl Writer {
     /// The SQLite writer; `busy_checkpoints` when no checkpointer thread moves the WAL
     /// (`checkpointer.rs`), so the writer must under continuous load.
-    pub(crate) fn sqlite(conn: SqliteConnection, busy_checkpoints: bool) -> Writer {
+    /// `fast`: the database is a file, and statement lists and audit entries get a writer
+    /// thread of their own (`fast.rs`).
+    pub(crate) fn sqlite(
+        conn: SqliteConnection,
+        busy_checkpoints: bool,
+        fast: Option<FastOpen>,
+    ) -> Writer {
         let (queue, rx) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(run_sqlite(conn, rx, counters.clone(), busy_checkpoints));
+        let fast = fast.and_then(|o| FastWriter::start(o, counters.clone()));
+        tokio::spawn(run_sqlite(
+            conn,
+            rx,
+            counters.clone(),
+            busy_checkpoints,
+            fast.clone(),
+        ));
         Writer {
             queue,
             pg: None,
+            fast,
             counters,
         }
     }
@@ -93,10 +116,11 @@ impl Writer {
     pub(crate) fn postgres(pool: PgPool) -> Writer {
         let (queue, rx) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(run_pg_audit(pool.clone(), rx, counters.clone()));
+        tokio::spawn(super::pg::run_batches(pool.clone(), rx, counters.clone()));
         Writer {
             queue,
             pg: Some(pool),
+            fast: None,
             counters,
         }
     }
@@ -161,9 +185,29 @@ impl Writer {
             .map_err(|_| AppError::Internal("the write was abandoned (see the log)".into()))?
     }
 
+    /// A write given as statements: on the writer thread where there is one, else as a job.
+    pub(crate) async fn write_statements(&self, w: Statements) -> Result<(), AppError> {
+        if let Some(f) = &self.fast {
+            return f.write(w).await;
+        }
+        if self.pg.is_some() {
+            let (done, recv) = oneshot::channel();
+            self.queue
+                .send(Msg::Statements { w, done })
+                .await
+                .map_err(|_| gone())?;
+            return recv.await.map_err(|_| gone())?;
+        }
+        let now = w.now.clone();
+        self.write(now, move |tx| Box::pin(w.run_on(tx))).await
+    }
+
     pub(crate) async fn audit(&self, rows: Vec<AuditRow>) -> Result<(), AppError> {
         if rows.is_empty() {
             return Ok(());
+        }
+        if let Some(f) = &self.fast {
+            return f.audit(rows).await;
         }
         let (done, recv) = oneshot::channel();
         self.queue
@@ -225,7 +269,7 @@ where
 }
 
 /// Take what is waiting, up to a batch, after the first message.
-fn drain(first: Msg, rx: &mut mpsc::Receiver<Msg>) -> Vec<Msg> {
+pub(super) fn drain(first: Msg, rx: &mut mpsc::Receiver<Msg>) -> Vec<Msg> {
     let mut batch = vec![first];
     while batch.len() < MAX_BATCH {
         match rx.try_recv() {
@@ -249,14 +293,24 @@ async fn run_sqlite(
     mut rx: mpsc::Receiver<Msg>,
     counters: Arc<Counters>,
     busy_checkpoints: bool,
+    fast: Option<FastWriter>,
 ) {
     let mut dirty = false;
     let mut last_checkpoint = Instant::now();
+    // Commits seen at the last look: the writer thread's count as well as this task's.
+    let mut seen_commits = 0;
     loop {
         let first = match tokio::time::timeout(IDLE_CHECKPOINT, rx.recv()).await {
             Ok(Some(m)) => m,
             Ok(None) => break,
             Err(_) => {
+                let commits = counters.commits.load(Ordering::Relaxed);
+                if commits != seen_commits {
+                    // The writer thread was busy meanwhile: not idle yet.
+                    seen_commits = commits;
+                    dirty = true;
+                    continue;
+                }
                 if dirty {
                     // Idle: readers finish quickly, so the WAL can be moved back and truncated,
                     // and the page cache given back until the next burst.
@@ -264,6 +318,9 @@ async fn run_sqlite(
                         tracing::warn!(error = %e, "WAL checkpoint failed");
                     }
                     let _ = exec(&mut conn, "PRAGMA shrink_memory").await;
+                    if let Some(f) = &fast {
+                        f.shrink();
+                    }
                     dirty = false;
                     last_checkpoint = Instant::now();
                 }
@@ -277,11 +334,23 @@ async fn run_sqlite(
             match m {
                 Msg::Job { now, run } => jobs.push((now, run)),
                 Msg::Audit { rows, done } => audits.push((rows, done)),
+                Msg::Statements { done, .. } => {
+                    // Sent only on PostgreSQL; answer it properly anyway.
+                    let _ = done.send(Err(AppError::Internal(
+                        "statement lists go to the writer thread".into(),
+                    )));
+                }
                 c @ (Msg::Checkpoint(_) | Msg::Shutdown(_)) => control.push(c),
             }
         }
         if !jobs.is_empty() || !audits.is_empty() {
+            // The writer thread commits what it holds and waits until this batch is done.
+            let resume = match &fast {
+                Some(f) => f.pause().await,
+                None => None,
+            };
             conn = commit_batch(conn, jobs, audits, &counters).await;
+            drop(resume);
             dirty = true;
         }
         if busy_checkpoints && last_checkpoint.elapsed() > BUSY_CHECKPOINT {
@@ -293,15 +362,23 @@ async fn run_sqlite(
         for c in control {
             match c {
                 Msg::Checkpoint(done) => {
+                    let resume = match &fast {
+                        Some(f) => f.pause().await,
+                        None => None,
+                    };
                     let r = exec(&mut conn, "PRAGMA wal_checkpoint(TRUNCATE)")
                         .await
                         .map_err(|e| e.to_string());
+                    drop(resume);
                     dirty = false;
                     last_checkpoint = Instant::now();
                     let _ = done.send(r);
                 }
                 Msg::Shutdown(done) => {
                     // Finish what is queued, then leave the database file whole.
+                    if let Some(f) = &fast {
+                        f.stop().await;
+                    }
                     rx.close();
                     let mut rest = Vec::new();
                     let mut rest_audit = Vec::new();
@@ -309,6 +386,9 @@ async fn run_sqlite(
                         match m {
                             Msg::Job { now, run } => rest.push((now, run)),
                             Msg::Audit { rows, done } => rest_audit.push((rows, done)),
+                            Msg::Statements { done, .. } => {
+                                let _ = done.send(Err(gone()));
+                            }
                             Msg::Checkpoint(d) => {
                                 let _ = d.send(Ok(()));
                             }
@@ -332,7 +412,7 @@ async fn run_sqlite(
     }
 }
 
-type AuditWait = (Vec<AuditRow>, oneshot::Sender<Result<(), String>>);
+pub(super) type AuditWait = (Vec<AuditRow>, oneshot::Sender<Result<(), String>>);
 
 /// One transaction for the batch; returns the connection for the next one.
 async fn commit_batch(
@@ -442,52 +522,4 @@ async fn run_in_savepoint(
 #[allow(clippy::unreachable)]
 fn unreachable_backend() -> ! {
     unreachable!("the SQLite writer only builds SQLite transactions")
-}
-
-async fn run_pg_audit(pool: PgPool, mut rx: mpsc::Receiver<Msg>, counters: Arc<Counters>) {
-    while let Some(first) = rx.recv().await {
-        let mut rows = Vec::new();
-        let mut waits = Vec::new();
-        let mut stop = None;
-        for m in drain(first, &mut rx) {
-            match m {
-                Msg::Audit { rows: r, done } => {
-                    rows.extend(r);
-                    waits.push(done);
-                }
-                Msg::Checkpoint(done) => {
-                    let _ = done.send(Ok(()));
-                }
-                Msg::Shutdown(done) => stop = Some(done),
-                Msg::Job { run, .. } => {
-                    // Not sent on PostgreSQL (jobs run directly); answer it properly anyway.
-                    let (_, done) = run(None).await;
-                    done(Some("write jobs run directly on PostgreSQL".into()));
-                }
-            }
-        }
-        if !rows.is_empty() {
-            let r = async {
-                let mut t = pool.begin().await?;
-                insert_rows(&mut *t, &rows).await?;
-                t.commit().await
-            }
-            .await
-            .map_err(|e| e.to_string());
-            counters.commits.fetch_add(1, Ordering::Relaxed);
-            counters
-                .audit_rows
-                .fetch_add(rows.len() as u64, Ordering::Relaxed);
-            counters
-                .largest_batch
-                .fetch_max(waits.len() as u64, Ordering::Relaxed);
-            for w in waits {
-                let _ = w.send(r.clone());
-            }
-        }
-        if let Some(done) = stop {
-            let _ = done.send(());
-            return;
-        }
-    }
 }

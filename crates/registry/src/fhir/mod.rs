@@ -13,7 +13,7 @@ use futures_util::future::BoxFuture;
 use serde_json::Value;
 use tianshan_platform::auth::Principal;
 use tianshan_platform::fhir::{
-    invalid, FhirRead, FhirType, Prepared, RefMap, Search, SearchResult,
+    invalid, Alone, FhirRead, FhirType, Prepared, RefMap, Search, SearchResult,
 };
 use tianshan_platform::{ApiRouter, AppError, Msg, Platform};
 
@@ -155,6 +155,12 @@ impl FhirType for PatientType {
                     },
                 ))),
                 Checked::Ready(w) => {
+                    let (statements, rec) = w.statements(st, who);
+                    let alone = Alone {
+                        statements,
+                        stored: patient::to_fhir(&rec.row, &rec.guardians),
+                        on_error: service::id_taken,
+                    };
                     let who = who.clone();
                     Ok(Prepared {
                         resource_type: "Patient",
@@ -166,6 +172,7 @@ impl FhirType for PatientType {
                                 Ok(patient::to_fhir(&rec.row, &rec.guardians))
                             })
                         }),
+                        alone: Some(alone),
                     })
                 }
             }
@@ -197,6 +204,7 @@ impl FhirType for PatientType {
                         Ok(patient::to_fhir(&rec.row, &rec.guardians))
                     })
                 }),
+                alone: None,
             })
         })
     }
@@ -352,6 +360,7 @@ async fn practitioner_write(
                 Ok(directory::practitioner_to_fhir(&row))
             })
         }),
+        alone: None,
     })
 }
 
@@ -424,6 +433,7 @@ impl FhirType for OrgType {
                         Ok(OrgType(ty).render(&org))
                     })
                 }),
+                alone: None,
             })
         })
     }
@@ -453,6 +463,7 @@ impl FhirType for OrgType {
                         Ok(OrgType(ty).render(&org))
                     })
                 }),
+                alone: None,
             })
         })
     }

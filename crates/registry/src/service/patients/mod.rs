@@ -3,7 +3,7 @@
 use serde::Serialize;
 use tianshan_platform::audit::{Action, Event};
 use tianshan_platform::auth::Principal;
-use tianshan_platform::db::Tx;
+use tianshan_platform::db::{Statements, Tx};
 use tianshan_platform::{AppError, FieldError, Msg, Platform};
 
 use super::perms;
@@ -193,32 +193,74 @@ pub async fn check_create(
 }
 
 impl PatientWrite {
-    /// Write the registration and its audit entry in the caller's transaction.
-    pub async fn apply(self, tx: &mut Tx, who: &Principal) -> Result<PatientRecord, AppError> {
-        let extra = if self.fhir_extra.is_empty() {
+    fn extra(&self) -> String {
+        if self.fhir_extra.is_empty() {
             "{}".to_string()
         } else {
-            self.fhir_extra
-        };
+            self.fhir_extra.clone()
+        }
+    }
+
+    fn record(self, extra: &str, now: &str) -> PatientRecord {
+        PatientRecord {
+            row: patients::row_from_draft(&self.id, &self.draft, &self.path, extra, now, now, 1),
+            guardians: patients::guardian_rows(&self.draft),
+            wards: Vec::new(),
+        }
+    }
+
+    /// Write the registration and its audit entry in the caller's transaction.
+    pub async fn apply(self, tx: &mut Tx, who: &Principal) -> Result<PatientRecord, AppError> {
+        let extra = self.extra();
         patients::insert(tx, &self.id, &self.draft, &self.path, &extra)
             .await
-            .map_err(|e| match e {
-                // Two registrations of one ID raced each other: the second is a duplicate.
-                AppError::Conflict(_) => {
-                    AppError::invalid("id_number", Msg::new("patient.err.id_taken"))
-                }
-                other => other,
-            })?;
+            .map_err(id_taken)?;
         tx.record(
             who,
             Event::new(Action::CREATE, PATIENT, &self.id).patient(&self.id),
         );
         let now = tx.now().to_string();
-        Ok(PatientRecord {
-            row: patients::row_from_draft(&self.id, &self.draft, &self.path, &extra, &now, &now, 1),
-            guardians: patients::guardian_rows(&self.draft),
-            wards: Vec::new(),
-        })
+        Ok(self.record(&extra, &now))
+    }
+
+    /// The registration and its audit entry as a statement list, and the record as it will be
+    /// stored (see `Db::write_statements`).
+    pub fn statements(&self, st: &Platform, who: &Principal) -> (Statements, PatientRecord) {
+        let extra = self.extra();
+        let mut w = st.statements();
+        let now = w.now().to_string();
+        w.extend(patients::insert_statements(
+            &self.id,
+            &self.draft,
+            &self.path,
+            &extra,
+            &now,
+        ));
+        w.record(
+            who,
+            Event::new(Action::CREATE, PATIENT, &self.id).patient(&self.id),
+        );
+        (w, self.clone().record(&extra, &now))
+    }
+
+    /// Write the registration and its audit entry on their own, as a statement list: the
+    /// writer runs it without handing each statement to another thread.
+    pub async fn write_alone(
+        self,
+        st: &Platform,
+        who: &Principal,
+    ) -> Result<PatientRecord, AppError> {
+        let (w, rec) = self.statements(st, who);
+        st.db.write_statements(w).await.map_err(id_taken)?;
+        Ok(rec)
+    }
+}
+
+/// Two registrations of one ID raced each other: the second is a duplicate.
+pub fn id_taken(e: AppError) -> AppError {
+    match e {
+        AppError::Conflict(_) => AppError::invalid("id_number", Msg::new("patient.err.id_taken")),
+        other => other,
     }
 }
 
@@ -232,10 +274,7 @@ pub async fn create(
     match check_create(st, who, input, opts).await? {
         Checked::Duplicates(d) => Ok(CreateOutcome::Duplicates(d)),
         Checked::Ready(w) => {
-            let who2 = who.clone();
-            let rec = st
-                .write(move |tx| Box::pin(async move { w.apply(tx, &who2).await }))
-                .await?;
+            let rec = w.write_alone(st, who).await?;
             Ok(CreateOutcome::Created(Box::new(rec)))
         }
     }

@@ -81,74 +81,101 @@ pub async fn insert(
     org_path: &str,
     fhir_extra: &str,
 ) -> Result<(), AppError> {
-    let birth = d.birth_date.map(|b| b.to_string());
-    let idn = d.id_number.as_ref().map(|i| i.as_str().to_string());
     let now = tx.now().to_string();
-    tx_exec!(tx, sqlx::query("INSERT INTO patients (id, org_code, org_path, family_name, given_name, full_name, name_ug, name_latin, sex, birth_date, \
-            ethnicity, id_number, phone, address, fhir_extra, created_at, updated_at, version) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, 1)")
-            .bind(id).bind(&d.org_code).bind(org_path).bind(&d.family_name).bind(&d.given_name).bind(&d.full_name)
-            .bind(&d.name_ug).bind(&d.name_latin).bind(d.sex.as_str()).bind(&birth).bind(&d.ethnicity).bind(&idn)
-            .bind(&d.phone).bind(&d.address).bind(fhir_extra).bind(&now))?;
-    insert_terms(tx, id, org_path, &d.search_terms()).await?;
-    insert_guardians(tx, id, &d.guardians).await
+    for (sql, args) in insert_statements(id, d, org_path, fhir_extra, &now) {
+        tx.exec(&sql, &args).await?;
+    }
+    Ok(())
 }
 
-async fn insert_terms(
-    tx: &mut Tx,
+/// The statements of [`insert`], for a write given as a statement list (`Db::write_statements`):
+/// the patient row, its search terms, its guardians.
+pub fn insert_statements(
     id: &str,
+    d: &PatientDraft,
     org_path: &str,
-    terms: &[String],
-) -> Result<(), AppError> {
+    fhir_extra: &str,
+    now: &str,
+) -> Vec<Statement> {
+    let text = |s: &str| Arg::Text(s.to_string());
+    let opt = |s: Option<String>| s.map(Arg::Text).unwrap_or(Arg::Null);
+    let mut out = vec![(
+        "INSERT INTO patients (id, org_code, org_path, family_name, given_name, full_name, name_ug, name_latin, sex, birth_date, \
+            ethnicity, id_number, phone, address, fhir_extra, created_at, updated_at, version) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, 1)"
+            .to_string(),
+        vec![
+            text(id),
+            text(&d.org_code),
+            text(org_path),
+            text(&d.family_name),
+            text(&d.given_name),
+            text(&d.full_name),
+            text(&d.name_ug),
+            text(&d.name_latin),
+            text(d.sex.as_str()),
+            opt(d.birth_date.map(|b| b.to_string())),
+            text(&d.ethnicity),
+            opt(d.id_number.as_ref().map(|i| i.as_str().to_string())),
+            text(&d.phone),
+            text(&d.address),
+            text(fhir_extra),
+            text(now),
+        ],
+    )];
+    out.extend(terms_statement(id, org_path, &d.search_terms()));
+    out.extend(guardians_statement(id, &d.guardians));
+    out
+}
+
+type Statement = (String, Vec<Arg>);
+
+/// One multi-row insert of a patient's search terms, if it has any.
+fn terms_statement(id: &str, org_path: &str, terms: &[String]) -> Option<Statement> {
     if terms.is_empty() {
-        return Ok(());
+        return None;
     }
     let sql = format!(
         "INSERT INTO patient_terms (term, org_path, patient_id) VALUES {}",
         values_list(terms.len(), 3)
     );
-    macro_rules! binds {
-        ($q:expr) => {{
-            let mut q = $q;
-            for t in terms {
-                q = q.bind(t.as_str()).bind(org_path).bind(id);
-            }
-            q
-        }};
-    }
-    tx_exec!(tx, binds!(sqlx::query(&sql)))?;
-    Ok(())
+    let args = terms
+        .iter()
+        .flat_map(|t| {
+            [
+                Arg::Text(t.clone()),
+                Arg::Text(org_path.to_string()),
+                Arg::Text(id.to_string()),
+            ]
+        })
+        .collect();
+    Some((sql, args))
 }
 
-async fn insert_guardians(
-    tx: &mut Tx,
-    id: &str,
-    guardians: &[GuardianInput],
-) -> Result<(), AppError> {
+/// One multi-row insert of a patient's guardians, if any.
+fn guardians_statement(id: &str, guardians: &[GuardianInput]) -> Option<Statement> {
     if guardians.is_empty() {
-        return Ok(());
+        return None;
     }
     let sql = format!(
         "INSERT INTO patient_guardians (patient_id, position, guardian_id, name, relationship, phone) VALUES {}",
         values_list(guardians.len(), 6)
     );
-    macro_rules! binds {
-        ($q:expr) => {{
-            let mut q = $q;
-            for (i, g) in guardians.iter().enumerate() {
-                q = q
-                    .bind(id)
-                    .bind(i as i64)
-                    .bind(g.patient_id.as_deref())
-                    .bind(g.name.as_str())
-                    .bind(g.relationship.as_str())
-                    .bind(g.phone.as_str());
-            }
-            q
-        }};
-    }
-    tx_exec!(tx, binds!(sqlx::query(&sql)))?;
-    Ok(())
+    let args = guardians
+        .iter()
+        .enumerate()
+        .flat_map(|(i, g)| {
+            [
+                Arg::Text(id.to_string()),
+                Arg::Int(i as i64),
+                g.patient_id.clone().map(Arg::Text).unwrap_or(Arg::Null),
+                Arg::Text(g.name.clone()),
+                Arg::Text(g.relationship.as_str().to_string()),
+                Arg::Text(g.phone.clone()),
+            ]
+        })
+        .collect();
+    Some((sql, args))
 }
 
 /// Replace a patient's data if nobody changed it since `expected_version` was read.
@@ -182,12 +209,16 @@ pub async fn update(
         tx,
         sqlx::query("DELETE FROM patient_terms WHERE patient_id = $1").bind(id)
     )?;
-    insert_terms(tx, id, org_path, &d.search_terms()).await?;
+    if let Some((sql, args)) = terms_statement(id, org_path, &d.search_terms()) {
+        tx.exec(&sql, &args).await?;
+    }
     tx_exec!(
         tx,
         sqlx::query("DELETE FROM patient_guardians WHERE patient_id = $1").bind(id)
     )?;
-    insert_guardians(tx, id, &d.guardians).await?;
+    if let Some((sql, args)) = guardians_statement(id, &d.guardians) {
+        tx.exec(&sql, &args).await?;
+    }
     // Search terms carry the organisation path: a move re-files the patient's shares too.
     Ok(v + 1)
 }
