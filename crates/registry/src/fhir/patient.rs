@@ -291,13 +291,15 @@ pub fn from_fhir(v: &Value, default_org: Option<&str>) -> Result<(PatientInput, 
 
 /// The registry patient as a FHIR Patient, with the kept elements merged back.
 pub fn to_fhir(p: &PatientRow, guardians: &[GuardianRow]) -> Value {
-    let extra: Map<String, Value> = serde_json::from_str(&p.fhir_extra).unwrap_or_default();
-    let take = |k: &str| {
-        extra
-            .get(k)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+    // What the record keeps beyond the columns; most records keep nothing (`{}`).
+    let mut extra: Map<String, Value> = match p.fhir_extra.as_str() {
+        "" | "{}" => Map::new(),
+        text => serde_json::from_str(text).unwrap_or_default(),
+    };
+    // Moved out, not copied: each list is used once.
+    let mut take = |k: &str| match extra.remove(k) {
+        Some(Value::Array(a)) => a,
+        _ => Vec::new(),
     };
     let mut names = Vec::new();
     if !p.family_name.is_empty() || !p.given_name.is_empty() {
@@ -339,20 +341,11 @@ pub fn to_fhir(p: &PatientRow, guardians: &[GuardianRow]) -> Value {
         "meta".into(),
         json!({"versionId": p.version.to_string(), "lastUpdated": p.updated_at}),
     );
-    for (k, v) in &extra {
-        if ![
-            "name",
-            "identifier",
-            "telecom",
-            "extension",
-            "contact",
-            "address",
-        ]
-        .contains(&k.as_str())
-        {
-            r.insert(k.clone(), v.clone());
-        }
-    }
+    let address = extra.remove("address");
+    let contact = extra.remove("contact");
+    // Every other element kept as it came (name, identifier, telecom and extension were
+    // taken above).
+    r.extend(extra);
     if !ext.is_empty() {
         r.insert("extension".into(), Value::Array(ext));
     }
@@ -369,18 +362,18 @@ pub fn to_fhir(p: &PatientRow, guardians: &[GuardianRow]) -> Value {
     if let Some(b) = &p.birth_date {
         r.insert("birthDate".into(), json!(b));
     }
-    match extra.get("address") {
+    match address {
         Some(a) => {
-            r.insert("address".into(), a.clone());
+            r.insert("address".into(), a);
         }
         None if !p.address.is_empty() => {
             r.insert("address".into(), json!([{"text": p.address}]));
         }
         None => {}
     }
-    match extra.get("contact") {
+    match contact {
         Some(c) => {
-            r.insert("contact".into(), c.clone());
+            r.insert("contact".into(), c);
         }
         None if !guardians.is_empty() => {
             let cs: Vec<Value> = guardians
