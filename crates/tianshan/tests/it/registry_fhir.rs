@@ -375,3 +375,76 @@ async fn synthea_patients_round_trip(app: &TestApp) {
     assert_eq!(n, 20);
 }
 both!(synthea_patients_round_trip);
+
+/// Sixteen registrations of one resident ID at once. The duplicate check (a read) can let
+/// several through before any is written; the unique key stops all but one at the write, in
+/// the middle of the writer's batch, and each refused one is told why (409 from the check, 422
+/// naming the ID from the write). One record, one creation entry; the batch's other writes
+/// and audit entries are not lost with the refused ones.
+async fn one_id_registered_once_in_a_race(app: &TestApp) {
+    let c = app.api("nurse").await;
+    let base = "65312120200101003";
+    let digits: Vec<u32> = base.chars().map(|c| c.to_digit(10).unwrap()).collect();
+    let idn = format!("{base}{}", tianshan_registry::bulk::check_char(&digits));
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (c, url, idn) = (c.clone(), app.url("/fhir/r4/Patient"), idn.clone());
+        tasks.push(tokio::spawn(async move {
+            // Every other request registers someone else in the same moment.
+            let ident = if i % 2 == 0 {
+                json!([{"system": "urn:oid:2.16.156.10011.1.1", "value": idn}])
+            } else {
+                json!([])
+            };
+            let body = json!({"resourceType": "Patient", "identifier": ident,
+                "name": [{"family": "竞", "given": [format!("争{i}")]}], "gender": "male",
+                "birthDate": "2020-01-01", "managingOrganization": {"reference": "Organization/653121100201"}});
+            let r = c
+                .post(url)
+                .header("content-type", "application/fhir+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (i, status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }));
+    }
+    let (mut same_id, mut others, mut refused) = (Vec::new(), Vec::new(), Vec::new());
+    for t in tasks {
+        let (i, status, v) = t.await.unwrap();
+        match (status, i % 2) {
+            (201, 0) => same_id.push(v["id"].as_str().unwrap().to_string()),
+            (201, _) => others.push(v["id"].as_str().unwrap().to_string()),
+            (409 | 422, 0) => {
+                assert!(is_outcome(&v), "{v}");
+                refused.push(status);
+            }
+            (s, _) => panic!("request {i}: {s} {v}"),
+        }
+    }
+    assert_eq!(
+        same_id.len(),
+        1,
+        "one ID, one record (refused: {refused:?})"
+    );
+    assert_eq!(others.len(), 8, "the other registrations all went through");
+    let found: Value = c
+        .get(app.url(&format!(
+            "/fhir/r4/Patient?identifier=urn:oid:2.16.156.10011.1.1|{idn}"
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["entry"].as_array().map(Vec::len), Some(1), "{found}");
+    for id in same_id.iter().chain(&others) {
+        let created = audit_for(app, id).await;
+        let n = created.iter().filter(|(_, a, _)| a == "create").count();
+        assert_eq!(n, 1, "{id}: {created:?}");
+    }
+    eprintln!("race on one ID, {:?}: refused {refused:?}", app.backend);
+}
+both!(one_id_registered_once_in_a_race);
