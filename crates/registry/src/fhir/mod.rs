@@ -105,6 +105,7 @@ pub struct PatientType;
 
 const DUP: &str = "patient.dup.intro";
 const DUP_ELSEWHERE: &str = "patient.dup.elsewhere";
+const DUP_SAME_ID: &str = "patient.dup.same_id_title";
 
 impl FhirType for PatientType {
     fn resource_type(&self) -> &'static str {
@@ -150,6 +151,9 @@ impl FhirType for PatientType {
                 Checked::Duplicates(d) => Err(AppError::Conflict(Msg::new(
                     if d.iter().any(|x| x.elsewhere) {
                         DUP_ELSEWHERE
+                    } else if d.iter().any(|x| x.kind == "same_id_number") {
+                        // A whole sentence: a FHIR client gets no list after the intro.
+                        DUP_SAME_ID
                     } else {
                         DUP
                     },

@@ -418,6 +418,9 @@ async fn one_id_registered_once_in_a_race(app: &TestApp) {
             (201, _) => others.push(v["id"].as_str().unwrap().to_string()),
             (409 | 422, 0) => {
                 assert!(is_outcome(&v), "{v}");
+                // A whole sentence about the ID, not an introduction to a list nobody sends.
+                let said = v["issue"][0]["diagnostics"].as_str().unwrap_or("");
+                assert!(!said.ends_with(':') && !said.ends_with('：'), "{v}");
                 refused.push(status);
             }
             (s, _) => panic!("request {i}: {s} {v}"),
