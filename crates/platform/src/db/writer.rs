@@ -1,9 +1,11 @@
-//! The write path. On SQLite, one task owns the only writing connection: it takes every job
+//! The write path. On SQLite, one task owns the sqlx writing connection: it takes every job
 //! waiting in its queue, runs each in a savepoint of one transaction (a failing job rolls back
 //! alone), inserts all their audit entries with one statement, commits once, and only then
-//! answers each job (group commit). On PostgreSQL each job is its own transaction in a task of
-//! its own, so it finishes (or rolls back whole) even when the request that sent it is gone;
-//! audit-only entries (reads, searches) are batched by the same kind of task as on SQLite.
+//! answers each job (group commit). Statement lists and audit entries on their own go to the
+//! writer thread of `fast.rs` instead, which this task pauses while it writes. On PostgreSQL
+//! each job is its own transaction in a task of its own, so it finishes (or rolls back whole)
+//! even when the request that sent it is gone; statement lists and audit entries are batched
+//! by the task of `pg.rs`.
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
