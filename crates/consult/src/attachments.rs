@@ -52,7 +52,7 @@ pub async fn attach(
         .take(120)
         .collect();
     let meta = AttachmentMeta {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: tianshan_platform::new_id(),
         case_id: r.id.clone(),
         name: if name.trim().is_empty() {
             "attachment".into()

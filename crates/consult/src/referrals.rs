@@ -162,7 +162,7 @@ pub async fn create(
     let minutes = store::target_minutes(&st.db, "referral").await?;
     let now = st.clock.now();
     let row = ReferralRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: tianshan_platform::new_id(),
         case_id: Some(input.case_id.trim().to_string()).filter(|s| !s.is_empty()),
         patient_id: p.id.clone(),
         p_name: p.full_name.clone(),

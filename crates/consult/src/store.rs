@@ -296,7 +296,7 @@ pub async fn add_message(
     body: &str,
 ) -> Result<(), AppError> {
     let now = tx.now().to_string();
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = tianshan_platform::new_id();
     // The thread's order is its own sequence: several steps can share one second.
     tx_exec!(tx, sqlx::query("INSERT INTO consult_messages (id, case_id, seq, at, author, author_name, side, kind, body) \
             VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM consult_messages WHERE case_id = $2), $3, $4, $5, $6, $7, $8)")

@@ -207,45 +207,75 @@ const AUDIT_COLS: usize = 12;
 /// Rows per INSERT statement (12 binds each; far under both backends' limits).
 const ROWS_PER_INSERT: usize = 400;
 
-/// Insert audit rows with multi-row INSERTs, on a transaction's connection.
+/// The PostgreSQL insert of any number of audit rows: one statement text, so it is parsed
+/// and planned once per connection, where a `VALUES` list of each length was a new statement
+/// (and the connection's cache of 100 statements kept few of them).
+const PG_INSERT: &str = "INSERT INTO audit_log (at, user_id, username, role, action, entity_type, \
+     entity_id, patient_id, channel, ip, user_agent, detail) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+     $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])";
+
+/// Insert audit rows on a transaction's connection: one `UNNEST` statement on PostgreSQL,
+/// multi-row INSERTs on SQLite.
 pub(crate) async fn insert_rows<'c>(
     conn: impl Into<TxConn<'c>>,
     rows: &[AuditRow],
 ) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let mut conn = conn.into();
+    if let TxConn::Postgres(c) = &mut conn {
+        fn col<'a, T: ?Sized + 'a>(
+            rows: &'a [AuditRow],
+            f: impl Fn(&'a AuditRow) -> &'a T,
+        ) -> Vec<&'a T> {
+            rows.iter().map(f).collect()
+        }
+        sqlx::query(PG_INSERT)
+            .bind(col(rows, |r| r.at.as_str()))
+            .bind(col(rows, |r| r.user_id.as_str()))
+            .bind(col(rows, |r| r.username.as_str()))
+            .bind(col(rows, |r| r.role.as_str()))
+            .bind(col(rows, |r| r.action))
+            .bind(col(rows, |r| r.entity_type.as_str()))
+            .bind(col(rows, |r| r.entity_id.as_str()))
+            .bind(
+                rows.iter()
+                    .map(|r| r.patient_id.as_deref())
+                    .collect::<Vec<Option<&str>>>(),
+            )
+            .bind(col(rows, |r| r.channel))
+            .bind(col(rows, |r| r.ip.as_str()))
+            .bind(col(rows, |r| r.user_agent.as_str()))
+            .bind(col(rows, |r| r.detail.as_str()))
+            .execute(&mut **c)
+            .await?;
+        return Ok(());
+    }
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO audit_log (at, user_id, username, role, action, entity_type, entity_id, patient_id, channel, ip, user_agent, detail) VALUES {}",
             crate::db::values_list(chunk.len(), AUDIT_COLS)
         );
-        macro_rules! bind_all {
-            ($q:expr) => {{
-                let mut q = $q;
-                for r in chunk {
-                    q = q
-                        .bind(&r.at)
-                        .bind(&r.user_id)
-                        .bind(&r.username)
-                        .bind(&r.role)
-                        .bind(r.action)
-                        .bind(&r.entity_type)
-                        .bind(&r.entity_id)
-                        .bind(&r.patient_id)
-                        .bind(r.channel)
-                        .bind(&r.ip)
-                        .bind(&r.user_agent)
-                        .bind(&r.detail);
-                }
-                q
-            }};
-        }
-        match &mut conn {
-            TxConn::Sqlite(c) => {
-                bind_all!(sqlx::query(&sql)).execute(&mut **c).await?;
+        if let TxConn::Sqlite(c) = &mut conn {
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(&r.at)
+                    .bind(&r.user_id)
+                    .bind(&r.username)
+                    .bind(&r.role)
+                    .bind(r.action)
+                    .bind(&r.entity_type)
+                    .bind(&r.entity_id)
+                    .bind(&r.patient_id)
+                    .bind(r.channel)
+                    .bind(&r.ip)
+                    .bind(&r.user_agent)
+                    .bind(&r.detail);
             }
-            TxConn::Postgres(c) => {
-                bind_all!(sqlx::query(&sql)).execute(&mut **c).await?;
-            }
+            q.execute(&mut **c).await?;
         }
     }
     Ok(())

@@ -168,7 +168,7 @@ async fn create(
     let v = parse_resource(&headers, &body)?;
     let t = type_of(&st, &ty)?;
     check_type(&v, &ty)?;
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = crate::new_id();
     let p = t
         .prepare_create(&st, &who, &v, id, &RefMap::default())
         .await?;
@@ -300,7 +300,7 @@ fn plan(entries: &[Entry], refs: &mut RefMap) -> Vec<Result<Planned, AppError>> 
                     if path != rty {
                         return Err(at("request.url of a POST must be the resource type"));
                     }
-                    let id = uuid::Uuid::new_v4().to_string();
+                    let id = crate::new_id();
                     if let Some(f) = &e.full_url {
                         refs.insert(f, &rty, &id);
                     }

@@ -157,7 +157,7 @@ pub async fn bundle(
         let id = if method == "PUT" {
             url.split('/').nth(1).unwrap_or("").to_string()
         } else {
-            uuid::Uuid::new_v4().to_string()
+            crate::new_id()
         };
         if let Some(f) = &full {
             refs.insert(f, &ty, &id);
@@ -278,7 +278,7 @@ pub async fn ndjson(
                 tally(&mut out.unhandled, &ty);
                 continue;
             }
-            let id = uuid::Uuid::new_v4().to_string();
+            let id = crate::new_id();
             let own = v
                 .get("id")
                 .and_then(Value::as_str)

@@ -169,7 +169,7 @@ pub async fn import(
         Box::pin(async move {
             let n = good.len();
             for (mut r, s, i) in good {
-                r.id = uuid::Uuid::new_v4().to_string();
+                r.id = tianshan_platform::new_id();
                 r.created_by = who2.username.clone();
                 r.version = 1;
                 r.created_at = tx.now().to_string();

@@ -271,7 +271,7 @@ pub async fn load(st: &Platform) -> Result<(), AppError> {
             Box::pin(async move {
                 for (code, cvx, lot) in [("HepB", 8, "20250612T"), ("BCG", 19, "202505B08T")] {
                     let d = crate::store::DoseRow {
-                        id: uuid::Uuid::new_v4().to_string(),
+                        id: tianshan_platform::new_id(),
                         patient_id: id.clone(),
                         patient_path: p.org_path.clone(),
                         org_code: TOKKUZAK_CLINIC.into(),

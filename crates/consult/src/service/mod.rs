@@ -370,7 +370,7 @@ pub async fn file(st: &Platform, who: &Principal, input: &CaseInput) -> Result<C
     let (half, due) = domain::clock(now, minutes);
     let now_text = timestamp_text(now);
     let row = CaseRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: tianshan_platform::new_id(),
         patient_id: p.id.clone(),
         p_name: p.full_name.clone(),
         p_sex: p.sex.clone(),

@@ -89,7 +89,7 @@ pub fn today(st: &Platform) -> Date {
 }
 
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    tianshan_platform::new_id()
 }
 
 /// An organisation named in an input, refused field by field when unknown.

@@ -409,10 +409,15 @@ impl FhirType for OrgType {
                 .parent
                 .as_deref()
                 .map(|p| refs.id_of(p, ty).unwrap_or_else(|| p.to_string()));
-            let code = d
-                .code
-                .clone()
-                .unwrap_or_else(|| format!("ORG-{}", &id.replace('-', "")[..10.min(id.len())]));
+            // Without a code of its own, the id's last ten characters: a new id begins with
+            // the time (`new_id`), which organisations created together share.
+            let code = d.code.clone().unwrap_or_else(|| {
+                let hex: String = id.chars().filter(char::is_ascii_alphanumeric).collect();
+                format!(
+                    "ORG-{}",
+                    hex.get(hex.len().saturating_sub(10)..).unwrap_or(&hex)
+                )
+            });
             let w = dir::check_create_org(
                 st,
                 who,

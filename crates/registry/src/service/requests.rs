@@ -226,7 +226,7 @@ pub async fn create(
             Msg::new("request.err.already_shared"),
         ));
     }
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = tianshan_platform::new_id();
     let row = RequestRow {
         id: id.clone(),
         kind: d.kind.as_str().to_string(),

@@ -253,7 +253,7 @@ async fn load(
                 .map(|v| v.path.clone())
                 .unwrap_or_default();
             let (row, sample) =
-                match bulk::prepare(uuid::Uuid::new_v4().to_string(), &input, today, path) {
+                match bulk::prepare(tianshan_platform::new_id(), &input, today, path) {
                     Ok(r) => r,
                     Err(e) => {
                         let _ = tx

@@ -298,7 +298,7 @@ pub async fn create(
 ) -> Result<RecordView, AppError> {
     who.require(perms::WRITE)?;
     let (mut row, stays, injuries) = prepare(st, who, input).await?;
-    row.id = uuid::Uuid::new_v4().to_string();
+    row.id = tianshan_platform::new_id();
     row.created_by = who.username.clone();
     row.version = 1;
     let (w, r, s, i) = (who.clone(), row, stays, injuries);

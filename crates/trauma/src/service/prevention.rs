@@ -68,7 +68,7 @@ pub async fn add_prevention(
         return Err(invalid(errs));
     };
     let row = store::PreventionRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: tianshan_platform::new_id(),
         org_code: org.code,
         org_path: org.path,
         held_on: input.held_on.trim().to_string(),

@@ -59,7 +59,7 @@ pub async fn report_aefi(
     }
     let serious = input.serious || input.outcome == "died";
     let row = AefiRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: tianshan_platform::new_id(),
         patient_id: child.id,
         patient_path: child.org_path,
         dose_id: input.dose_id.filter(|d| !d.is_empty()),

@@ -37,7 +37,7 @@ pub async fn check_in(
             Box::pin(async move {
                 let queue_no = store::next_queue_no(tx, &clinic.code, &day).await?;
                 let v = VisitRow {
-                    id: uuid::Uuid::new_v4().to_string(),
+                    id: tianshan_platform::new_id(),
                     clinic_code: clinic.code,
                     clinic_path: clinic.path,
                     patient_id: child.id,

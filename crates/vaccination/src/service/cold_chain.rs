@@ -226,7 +226,7 @@ pub async fn ingest(
                         .map(tianshan_platform::clock::timestamp_text)
                         .unwrap_or_else(|| at_text.clone());
                     let e = store::ExcursionRow {
-                        id: uuid::Uuid::new_v4().to_string(),
+                        id: tianshan_platform::new_id(),
                         device_id: d.id.clone(),
                         started_at: start,
                         detected_at: tx.now().to_string(),

@@ -115,7 +115,7 @@ pub async fn prepare_dose(
     };
     Ok(PreparedDose {
         row: DoseRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: tianshan_platform::new_id(),
             patient_id: child.id,
             patient_path: child.org_path,
             org_code: lot

@@ -31,7 +31,7 @@ pub async fn set_residence(
         return Err(AppError::Invalid(errs));
     }
     let row = store::ResidenceRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: tianshan_platform::new_id(),
         patient_id: child.id,
         patient_path: child.org_path,
         status: status.to_string(),

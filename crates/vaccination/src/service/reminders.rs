@@ -91,7 +91,7 @@ pub async fn send_reminders(
         let overdue = c.overdue.join(", ");
         let text = t.fmt("vacc.rem.text", &[("name", &c.name), ("doses", &overdue)]);
         let row = ReminderRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: tianshan_platform::new_id(),
             patient_id: c.patient_id,
             patient_path: c.org_path,
             org_code: c.org_code,

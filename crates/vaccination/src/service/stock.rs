@@ -74,7 +74,7 @@ pub async fn receive_lot(
     }
     let now = st.clock.now_text();
     let lot = LotRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: tianshan_platform::new_id(),
         org_code: org.code,
         org_path: org.path,
         product_code: p.code,

@@ -81,7 +81,7 @@ pub(crate) async fn use_vial(tx: &mut Tx, lot_id: &str) -> Result<(), AppError> 
     // The count was already taken: `quantity + 1` doses were on hand, the new vial among them.
     let left = lot.doses_per_vial.min(lot.quantity + 1) - 1;
     let v = VialRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: tianshan_platform::new_id(),
         lot_id: lot.id,
         opened_at: now_text.clone(),
         expires_at: policy

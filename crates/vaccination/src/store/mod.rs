@@ -314,7 +314,7 @@ pub async fn insert_move(
     dose_id: Option<&str>,
     by: &str,
 ) -> Result<(), AppError> {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = tianshan_platform::new_id();
     let now = tx.now().to_string();
     tx_exec!(tx, sqlx::query(
         "INSERT INTO vaccination_stock_moves (id, lot_id, kind, delta, reason, dose_id, at, by_user) \
@@ -451,7 +451,7 @@ pub async fn insert_alert(
     ref_id: &str,
     message: &str,
 ) -> Result<String, AppError> {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = tianshan_platform::new_id();
     let now = tx.now().to_string();
     tx_exec!(tx, sqlx::query(
         "INSERT INTO vaccination_alerts (id, kind, org_path, ref_id, message, created_at) VALUES ($1, $2, $3, $4, $5, $6)")

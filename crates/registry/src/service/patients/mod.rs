@@ -182,7 +182,7 @@ pub async fn check_create(
     check_guardians(st, who, &draft, &[]).await?;
     let id = match opts.id {
         Some(id) => id,
-        None => uuid::Uuid::new_v4().to_string(),
+        None => tianshan_platform::new_id(),
     };
     Ok(Checked::Ready(Box::new(PatientWrite {
         id,
