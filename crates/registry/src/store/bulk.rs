@@ -14,7 +14,7 @@ pub struct BulkPatient {
     pub org_path: String,
 }
 
-/// Rows per INSERT statement. 18 binds a patient row and 3 a term row stay well under both
+/// Rows per INSERT statement. 18 binds a patient row and 4 a term row stay well under both
 /// SQLite's (32,766) and PostgreSQL's (65,535) limit on binds per statement.
 const PATIENT_ROWS: usize = 1_000;
 const TERM_ROWS: usize = 5_000;
@@ -40,13 +40,17 @@ pub async fn insert_patients(tx: &mut Tx, batch: &[BulkPatient]) -> Result<(), A
             idn: p.draft.id_number.as_ref().map(|i| i.as_str()),
         })
         .collect();
-    let mut terms: Vec<(String, &str, &str)> = batch
+    let mut terms: Vec<(String, &str, &str, &str)> = batch
         .iter()
         .flat_map(|p| {
-            p.draft
-                .search_terms()
-                .into_iter()
-                .map(move |t| (t, p.org_path.as_str(), p.id.as_str()))
+            p.draft.search_terms().into_iter().map(move |t| {
+                (
+                    t,
+                    p.org_path.as_str(),
+                    p.id.as_str(),
+                    p.draft.full_name.as_str(),
+                )
+            })
         })
         .collect();
     // In key order, the index pages a batch touches are touched once each.
@@ -67,9 +71,14 @@ pub async fn insert_patients(tx: &mut Tx, batch: &[BulkPatient]) -> Result<(), A
             q.build().execute(&mut *c).await?;
         }
         for chunk in terms.chunks(TERM_ROWS) {
-            let mut q = QueryBuilder::new("INSERT INTO patient_terms (term, org_path, patient_id) ");
-            q.push_values(chunk, |mut b, (term, path, id)| {
-                b.push_bind(term.as_str()).push_bind(*path).push_bind(*id);
+            let mut q = QueryBuilder::new(
+                "INSERT INTO patient_terms (term, org_path, patient_id, full_name) ",
+            );
+            q.push_values(chunk, |mut b, (term, path, id, name)| {
+                b.push_bind(term.as_str())
+                    .push_bind(*path)
+                    .push_bind(*id)
+                    .push_bind(*name);
             });
             q.build().execute(&mut *c).await?;
         }

@@ -36,6 +36,10 @@ pub enum BenchCommand {
         /// e.g. to measure `tianshan serve` start-up on it afterwards (scripts/bench-startup).
         #[arg(long)]
         keep_data_dir: Option<PathBuf>,
+        /// With --database-url: keep the benchmark's PostgreSQL database afterwards (its name is
+        /// printed), e.g. to time queries on it again; drop it by hand when done.
+        #[arg(long)]
+        keep_database: bool,
         /// Searches of each kind.
         #[arg(long, default_value_t = 1_000)]
         queries: usize,
@@ -55,11 +59,14 @@ pub async fn run(cmd: BenchCommand) -> Result<(), CliError> {
             patients,
             database_url,
             keep_data_dir,
+            keep_database,
             queries,
             creates,
             search_budget_secs,
         } => {
-            let target = target::Target::create(database_url.as_deref(), keep_data_dir).await?;
+            let target =
+                target::Target::create(database_url.as_deref(), keep_data_dir, keep_database)
+                    .await?;
             let budget = std::time::Duration::from_secs(search_budget_secs);
             let result = registry(&target, patients, queries, creates, budget).await;
             target.remove().await;
@@ -100,11 +107,13 @@ async fn registry(
     let samples = load(&st, &villages, patients, queries, &clock).await?;
     let load_time = started.elapsed();
     if let Pools::Postgres(pool) = db.pools() {
-        // Autovacuum would analyse the new rows within a minute; do it now so plans are stable.
-        sqlx::query("ANALYZE")
+        // Autovacuum would vacuum and analyse the new rows within minutes (PostgreSQL 13+ vacuums
+        // after inserts too); do it now, so that plans are stable, index-only scans need not
+        // visit the table (the visibility map is set), and the searches are not timed beside it.
+        sqlx::query("VACUUM ANALYZE")
             .execute(pool)
             .await
-            .map_err(|e| CliError::Message(format!("ANALYZE: {e}")))?;
+            .map_err(|e| CliError::Message(format!("VACUUM ANALYZE: {e}")))?;
     }
     let size = target.size_bytes(&db).await;
     let total = bulk::patient_count(&st).await.map_err(msg("count"))?;

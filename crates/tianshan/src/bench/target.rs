@@ -12,6 +12,8 @@ pub struct Target {
     dir: Folder,
     /// (server URL, database name) of the throw-away PostgreSQL database.
     pg: Option<(String, String)>,
+    /// Leave the PostgreSQL database in place.
+    keep_pg: bool,
 }
 
 enum Folder {
@@ -27,6 +29,7 @@ impl Target {
     pub async fn create(
         server_url: Option<&str>,
         keep: Option<PathBuf>,
+        keep_pg: bool,
     ) -> Result<Target, CliError> {
         let dir = match keep {
             Some(p) => {
@@ -55,6 +58,7 @@ impl Target {
                 url: None,
                 dir,
                 pg: None,
+                keep_pg,
             });
         };
         if !(server.starts_with("postgres://") || server.starts_with("postgresql://")) {
@@ -75,6 +79,7 @@ impl Target {
             url: Some(format!("{base}/{name}")),
             dir,
             pg: Some((server.to_string(), name)),
+            keep_pg,
         })
     }
 
@@ -107,9 +112,11 @@ impl Target {
         }
     }
 
-    /// Drop the throw-away PostgreSQL database; the temporary folder goes when `self` drops.
+    /// Drop the throw-away PostgreSQL database (unless it is to be kept); the temporary folder goes when `self` drops.
     pub async fn remove(self) {
-        if let Some((server, name)) = &self.pg {
+        if let Some((_, name)) = self.pg.as_ref().filter(|_| self.keep_pg) {
+            eprintln!("The PostgreSQL database {name} is kept");
+        } else if let Some((server, name)) = &self.pg {
             if let Ok(pool) = sqlx::PgPool::connect(server).await {
                 if let Err(e) =
                     sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))

@@ -33,35 +33,38 @@ pub struct TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(name) = self.pg_name.take() {
-            // Best effort: the server drops with the runtime; CI databases are throw-away anyway.
-            let url = pg_admin_url();
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                if let Ok(rt) = rt {
-                    rt.block_on(async {
-                        if let Ok(pool) = sqlx::PgPool::connect(&url).await {
-                            let _ = sqlx::query(&format!(
-                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                            ))
-                            .execute(&pool)
-                            .await;
-                            pool.close().await;
-                        }
-                    });
-                }
-            })
-            .join()
-            .ok();
+            drop_pg_database(name);
         }
     }
 }
 
-pub async fn spawn_app(backend: Backend) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Clock::system();
-    let (url, pg_name) = match backend {
+/// Best effort: the server drops with the runtime; CI databases are throw-away anyway.
+fn drop_pg_database(name: String) {
+    let url = pg_admin_url();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if let Ok(rt) = rt {
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .execute(&pool)
+                            .await;
+                    pool.close().await;
+                }
+            });
+        }
+    })
+    .join()
+    .ok();
+}
+
+/// A fresh, empty database: (URL, throw-away database name) on PostgreSQL, (None, None) for a
+/// SQLite file in the test's folder.
+async fn new_database(backend: Backend) -> (Option<String>, Option<String>) {
+    match backend {
         Backend::Sqlite => (None, None),
         Backend::Postgres => {
             let admin = pg_admin_url();
@@ -82,7 +85,39 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
             let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
             (Some(format!("{base}/{name}")), Some(name))
         }
-    };
+    }
+}
+
+/// An open database with no tables (migration tests apply what they need).
+pub struct EmptyDb {
+    pub db: Db,
+    _dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+impl Drop for EmptyDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            drop_pg_database(name);
+        }
+    }
+}
+
+pub async fn empty_db(backend: Backend) -> EmptyDb {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg_name) = new_database(backend).await;
+    let db = Db::open(url.as_deref(), dir.path()).await.unwrap();
+    EmptyDb {
+        db,
+        _dir: dir,
+        pg_name,
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::system();
+    let (url, pg_name) = new_database(backend).await;
     let db = app::open_db(url.as_deref(), dir.path(), &clock)
         .await
         .unwrap();

@@ -452,6 +452,165 @@ async fn crowded_short_searches_stay_in_scope(app: &TestApp) {
 }
 both!(crowded_short_searches_stay_in_scope);
 
+/// A name searched alone picks its page among the search terms (`term_page_clause`): every page
+/// is the next slice of the matches sorted by name, with no patient twice and none skipped,
+/// although each patient here has three matching terms (`uqa07uqvist`, `uqa07`, `uqvist`) and
+/// ids sort against names. A search with another criterion (sex) reads the patients and gives the same
+/// order.
+async fn name_pages_are_slices_of_the_sorted_matches(app: &TestApp) {
+    use tianshan_registry::bulk;
+    use tianshan_registry::facade::PatientInput;
+    let village = "650522101201";
+    let path = tianshan_registry::facade::org(&app.st, village)
+        .await
+        .unwrap()
+        .unwrap()
+        .path;
+    let today = tianshan_platform::clock::Clock::system().now().date();
+    let batch: Vec<bulk::LoadRow> = (0..30)
+        .map(|i| {
+            let input = PatientInput {
+                family_name: "Uqvist".into(),
+                given_name: format!("Uqa{i:02}"),
+                sex: if i % 3 == 0 { "female" } else { "male" }.into(),
+                birth_date: "1990-01-01".into(),
+                org_code: village.into(),
+                ..Default::default()
+            };
+            bulk::prepare(format!("uq-{:02}", 29 - i), &input, today, path.clone())
+                .unwrap()
+                .0
+        })
+        .collect();
+    bulk::insert(&app.st, batch).await.unwrap();
+
+    let client = app.api("admin").await;
+    let get = |query: String| {
+        let client = client.clone();
+        async move {
+            let r = client
+                .get(app.url(&format!("/api/v1/patients?{query}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let v: Value = r.json().await.unwrap();
+            v["patients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["full_name"].as_str().unwrap().to_string(),
+                        p["id"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = get("q=uq&limit=200".into()).await;
+    assert_eq!(all.len(), 30, "{all:?}");
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted, "sorted by name");
+    assert_eq!(all[0].1, "uq-29", "the first name has the last id");
+    let mut paged = Vec::new();
+    for offset in (0..30).step_by(7) {
+        let page = get(format!("q=uq&limit=7&offset={offset}")).await;
+        assert_eq!(
+            page.len(),
+            (30 - offset).min(7),
+            "page at {offset}: {page:?}"
+        );
+        paged.extend(page);
+    }
+    assert_eq!(
+        paged, all,
+        "the pages, one after the other, are the whole list"
+    );
+    let women = get("q=uq&sex=female&limit=4&offset=2".into()).await;
+    let expected: Vec<_> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 0)
+        .map(|(_, p)| p.clone())
+        .skip(2)
+        .take(4)
+        .collect();
+    assert_eq!(women, expected);
+    // Hami's official (a scope holding the village): the same pages.
+    let official = app.api("official").await;
+    let r: Value = official
+        .get(app.url("/api/v1/patients?q=uq&limit=5&offset=5"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = r["patients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = all[5..10].iter().map(|p| p.1.as_str()).collect();
+    assert_eq!(ids, expected);
+}
+both!(name_pages_are_slices_of_the_sorted_matches);
+
+/// Migration 103 gives the search terms written before it the name of their patient (a
+/// database of a version without it, upgraded), on both backends.
+async fn terms_written_before_103_get_their_names(backend: crate::helpers::Backend) {
+    use tianshan_platform::{migrate, tx_exec, with_db};
+    let e = crate::helpers::empty_db(backend).await;
+    let all = tianshan::app::migrations();
+    let before: Vec<_> = all.iter().filter(|m| m.version <= 102).copied().collect();
+    let now = "2026-01-01T00:00:00Z";
+    migrate::run(&e.db, &before, now).await.unwrap();
+    e.db.write(now.to_string(), move |tx| {
+        Box::pin(async move {
+            tx_exec!(tx, sqlx::query("INSERT INTO orgs (code, path, kind, name_zh, created_at) VALUES ('X1', '/X1/', 'region', '测试', $1)").bind(now))?;
+            for (id, name) in [("p1", "张三"), ("p2", "Eli Memet")] {
+                tx_exec!(tx, sqlx::query("INSERT INTO patients (id, org_code, org_path, full_name, sex, created_at, updated_at) \
+                    VALUES ($1, 'X1', '/X1/', $2, 'male', $3, $3)").bind(id).bind(name).bind(now))?;
+                for term in ["a", "b"] {
+                    tx_exec!(tx, sqlx::query("INSERT INTO patient_terms (term, org_path, patient_id) VALUES ($1, '/X1/', $2)")
+                        .bind(format!("{term}{id}")).bind(id))?;
+                }
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    let applied = migrate::run(&e.db, &all, now).await.unwrap();
+    assert!(applied.contains(&103), "{applied:?}");
+    let rows: Vec<(String, String)> = with_db!(e.db, pool => sqlx::query_as(
+        "SELECT patient_id, full_name FROM patient_terms ORDER BY term").fetch_all(pool).await)
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("p1", "张三"),
+            ("p2", "Eli Memet"),
+            ("p1", "张三"),
+            ("p2", "Eli Memet")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terms_written_before_103_get_their_names_sqlite() {
+    terms_written_before_103_get_their_names(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terms_written_before_103_get_their_names_postgres() {
+    terms_written_before_103_get_their_names(crate::helpers::Backend::Postgres).await;
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes().map(|b| format!("%{b:02X}")).collect()
 }

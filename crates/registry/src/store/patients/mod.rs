@@ -123,21 +123,32 @@ pub fn insert_statements(
             text(now),
         ],
     )];
-    out.extend(terms_statement(id, org_path, &d.search_terms()));
+    out.extend(terms_statement(
+        id,
+        org_path,
+        &d.full_name,
+        &d.search_terms(),
+    ));
     out.extend(guardians_statement(id, &d.guardians));
     out
 }
 
 type Statement = (String, Vec<Arg>);
 
-/// One multi-row insert of a patient's search terms, if it has any.
-fn terms_statement(id: &str, org_path: &str, terms: &[String]) -> Option<Statement> {
+/// One multi-row insert of a patient's search terms, if it has any. Each carries the name the
+/// results are sorted by, so a search picks its page inside the index (`search.rs`).
+fn terms_statement(
+    id: &str,
+    org_path: &str,
+    full_name: &str,
+    terms: &[String],
+) -> Option<Statement> {
     if terms.is_empty() {
         return None;
     }
     let sql = format!(
-        "INSERT INTO patient_terms (term, org_path, patient_id) VALUES {}",
-        values_list(terms.len(), 3)
+        "INSERT INTO patient_terms (term, org_path, patient_id, full_name) VALUES {}",
+        values_list(terms.len(), 4)
     );
     let args = terms
         .iter()
@@ -146,6 +157,7 @@ fn terms_statement(id: &str, org_path: &str, terms: &[String]) -> Option<Stateme
                 Arg::Text(t.clone()),
                 Arg::Text(org_path.to_string()),
                 Arg::Text(id.to_string()),
+                Arg::Text(full_name.to_string()),
             ]
         })
         .collect();
@@ -209,7 +221,7 @@ pub async fn update(
         tx,
         sqlx::query("DELETE FROM patient_terms WHERE patient_id = $1").bind(id)
     )?;
-    if let Some((sql, args)) = terms_statement(id, org_path, &d.search_terms()) {
+    if let Some((sql, args)) = terms_statement(id, org_path, &d.full_name, &d.search_terms()) {
         tx.exec(&sql, &args).await?;
     }
     tx_exec!(

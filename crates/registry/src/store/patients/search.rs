@@ -45,7 +45,9 @@ impl PatientQuery {
     }
 }
 
-fn term_clause(w: &mut Where, value: &str, scope: &Scope) -> String {
+/// The closest search terms matching `value` inside the scope, at most [`TERM_MATCH_CAP`] of
+/// them, as rows `(patient_id, full_name)` (a patient may come more than once).
+fn term_walk(w: &mut Where, value: &str, scope: &Scope) -> String {
     let q = crate::domain::names::normalize_query(value);
     let lo = w.arg(Arg::Text(q.clone()));
     let hi = w.arg(Arg::Text(prefix_end(&q)));
@@ -53,29 +55,77 @@ fn term_clause(w: &mut Where, value: &str, scope: &Scope) -> String {
     let range = format!("t.term >= {lo} AND t.term < {hi}");
     if scope.path.is_none() && scope.subtree_applies() {
         return format!(
-            "p.id IN (SELECT t.patient_id FROM patient_terms t WHERE {range} ORDER BY t.term LIMIT {cap})"
+            "SELECT t.patient_id, t.full_name FROM patient_terms t WHERE {range} ORDER BY t.term LIMIT {cap}"
         );
     }
     let (slo, shi) = scope.path_range();
     let slo = w.arg(Arg::Text(slo));
     let shi = w.arg(Arg::Text(shi));
     let shared = format!(
-        "SELECT b.patient_id FROM (SELECT t.patient_id FROM patient_shares s \
+        "SELECT b.patient_id, b.full_name FROM (SELECT t.patient_id, t.full_name FROM patient_shares s \
          JOIN patient_terms t ON t.patient_id = s.patient_id \
          WHERE s.org_path >= {slo} AND s.org_path < {shi} AND {range} LIMIT {cap}) b"
     );
     if !scope.subtree_applies() {
-        return format!("p.id IN ({shared})");
+        return shared;
     }
     format!(
-        "p.id IN (SELECT a.patient_id FROM (SELECT t.patient_id FROM patient_terms t \
+        "SELECT a.patient_id, a.full_name FROM (SELECT t.patient_id, t.full_name FROM patient_terms t \
          WHERE {range} AND t.org_path >= {slo} AND t.org_path < {shi} ORDER BY t.term LIMIT {cap}) a \
-         UNION {shared})"
+         UNION {shared}"
     )
 }
 
+/// Patients among the closest terms matching `value`.
+fn term_clause(w: &mut Where, value: &str, scope: &Scope) -> String {
+    let walk = term_walk(w, value, scope);
+    format!("p.id IN (SELECT m.patient_id FROM ({walk}) m)")
+}
+
+/// The first `first` of them in the order results are shown (name, then id), chosen from the
+/// term rows alone: only the patients on the page are read. The term walk is already inside
+/// the scope, so this is the page when the name is the only criterion.
+fn term_page_clause(w: &mut Where, value: &str, scope: &Scope, first: i64) -> String {
+    let walk = term_walk(w, value, scope);
+    let first = w.arg(Arg::Int(first));
+    format!(
+        "p.id IN (SELECT n.patient_id FROM (SELECT DISTINCT m.patient_id, m.full_name FROM ({walk}) m \
+         ORDER BY m.full_name, m.patient_id LIMIT {first}) n)"
+    )
+}
+
+/// The one name of a search that has nothing else to match on but the scope.
+fn name_alone(q: &PatientQuery) -> Option<&str> {
+    let names: Vec<&str> = [&q.term, &q.family, &q.given]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let others = q.id_number.is_some()
+        || q.phone.is_some()
+        || q.birth_date.is_some()
+        || q.sex.is_some()
+        || q.org_code.is_some();
+    match names.as_slice() {
+        [one] if !others => Some(one),
+        _ => None,
+    }
+}
+
 fn search_where(q: &PatientQuery, scope: &Scope) -> Where {
+    search_where_for(q, scope, None)
+}
+
+/// The conditions of a search; with `page` (offset + limit) a name searched alone picks its
+/// page among the term rows ([`term_page_clause`]); counts take every match.
+fn search_where_for(q: &PatientQuery, scope: &Scope, page: Option<i64>) -> Where {
     let mut w = Where::default();
+    if let (Some(first), Some(name)) = (page, name_alone(q)) {
+        let c = term_page_clause(&mut w, name, scope, first);
+        w.push(c);
+        push_scope(&mut w, scope);
+        return w;
+    }
     if let Some(t) = q.term.as_deref() {
         let c = term_clause(&mut w, t, scope);
         w.push(c);
@@ -118,14 +168,15 @@ fn search_where(q: &PatientQuery, scope: &Scope) -> Where {
 
 /// Patients matching every given criterion, inside the scope, by name.
 pub async fn search(db: &Db, q: &PatientQuery, scope: &Scope) -> Result<Vec<PatientRow>, AppError> {
-    let mut w = search_where(q, scope);
+    let page = q.offset.saturating_add(q.limit);
+    let mut w = search_where_for(q, scope, Some(page));
     let lim = w.arg(Arg::Int(q.limit));
     let off = w.arg(Arg::Int(q.offset));
     let sql = format!(
         "SELECT {COLS} FROM patients p{} ORDER BY p.full_name, p.id LIMIT {lim} OFFSET {off}",
         w.sql()
     );
-    // Bounded: the name and initials walks stop after 400 terms (`term_clause`).
+    // Bounded: the name and initials walks stop after 400 terms (`term_walk`).
     if let Some(d) = db.direct() {
         return d.rows(&sql, &w.args, direct_row);
     }
