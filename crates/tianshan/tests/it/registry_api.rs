@@ -2,6 +2,8 @@
 use serde_json::{json, Value};
 
 use crate::both;
+use tianshan_registry::facade::PatientInput;
+
 use crate::helpers::{audit_for, TestApp};
 
 /// demo-0001 (张三) lives in a village of Tokkuzak town, Shufu county, Kashgar.
@@ -371,12 +373,14 @@ async fn directory_endpoints(app: &TestApp) {
 }
 both!(directory_endpoints);
 
-/// A short query on a crowded name is bounded (at most `TERM_MATCH_CAP` term rows), and the bound
-/// applies inside the user's scope: 1,200 张三 in Hami, whose paths sort before Kashgar's, must not
-/// hide the one in the Tokkuzak nurse's township. The search page then asks for more letters.
-async fn crowded_short_searches_stay_in_scope(app: &TestApp) {
+/// Patients made by `make(i)` for i in 0..n, bulk-loaded into a village of Hami (Barkol county),
+/// outside the Tokkuzak nurse's scope and inside Hami's official's.
+async fn load_into_hami_village(
+    app: &TestApp,
+    n: usize,
+    make: impl Fn(usize) -> (String, PatientInput),
+) {
     use tianshan_registry::bulk;
-    use tianshan_registry::facade::PatientInput;
     let village = "650522101201";
     let path = tianshan_registry::facade::org(&app.st, village)
         .await
@@ -384,38 +388,61 @@ async fn crowded_short_searches_stay_in_scope(app: &TestApp) {
         .unwrap()
         .path;
     let today = tianshan_platform::clock::Clock::system().now().date();
-    let batch: Vec<bulk::LoadRow> = (0..1_200)
+    let batch: Vec<bulk::LoadRow> = (0..n)
         .map(|i| {
-            let input = PatientInput {
-                family_name: "张".into(),
-                given_name: "三".into(),
-                sex: if i % 2 == 0 { "male" } else { "female" }.into(),
-                birth_date: format!("19{:02}-01-01", 40 + i % 60),
-                org_code: village.into(),
-                ..Default::default()
-            };
-            bulk::prepare(format!("crowd-{i:04}"), &input, today, path.clone())
-                .unwrap()
-                .0
+            let (id, mut input) = make(i);
+            input.org_code = village.into();
+            bulk::prepare(id, &input, today, path.clone()).unwrap().0
         })
         .collect();
     bulk::insert(&app.st, batch).await.unwrap();
+}
+
+/// `GET /api/v1/patients?{query}` as `user`: (full name, id) of each patient listed.
+async fn listed(app: &TestApp, user: &str, query: &str) -> Vec<(String, String)> {
+    let r = app
+        .api(user)
+        .await
+        .get(app.url(&format!("/api/v1/patients?{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    v["patients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["full_name"].as_str().unwrap().to_string(),
+                p["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A short query on a crowded name is bounded (at most `TERM_MATCH_CAP` term rows), and the bound
+/// applies inside the user's scope: 1,200 张三 in Hami, whose paths sort before Kashgar's, must not
+/// hide the one in the Tokkuzak nurse's township. The search page then asks for more letters.
+async fn crowded_short_searches_stay_in_scope(app: &TestApp) {
+    load_into_hami_village(app, 1_200, |i| {
+        let input = PatientInput {
+            family_name: "张".into(),
+            given_name: "三".into(),
+            sex: if i % 2 == 0 { "male" } else { "female" }.into(),
+            birth_date: format!("19{:02}-01-01", 40 + i % 60),
+            ..Default::default()
+        };
+        (format!("crowd-{i:04}"), input)
+    })
+    .await;
 
     let search = |user: &'static str, q: &'static str| async move {
-        let r = app
-            .api(user)
+        listed(app, user, &format!("q={q}&limit=200"))
             .await
-            .get(app.url(&format!("/api/v1/patients?q={q}&limit=200")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let v: Value = r.json().await.unwrap();
-        v["patients"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["id"].as_str().unwrap().to_string())
+            .into_iter()
+            .map(|(_, id)| id)
             .collect::<Vec<_>>()
     };
     let nurse = search("nurse", "zs").await;
@@ -455,60 +482,22 @@ both!(crowded_short_searches_stay_in_scope);
 /// A name searched alone picks its page among the search terms (`term_page_clause`): every page
 /// is the next slice of the matches sorted by name, with no patient twice and none skipped,
 /// although each patient here has three matching terms (`uqa07uqvist`, `uqa07`, `uqvist`) and
-/// ids sort against names. A search with another criterion (sex) reads the patients and gives the same
-/// order.
+/// ids sort against names. A search with another criterion (sex) reads the patients and gives
+/// the same order.
 async fn name_pages_are_slices_of_the_sorted_matches(app: &TestApp) {
-    use tianshan_registry::bulk;
-    use tianshan_registry::facade::PatientInput;
-    let village = "650522101201";
-    let path = tianshan_registry::facade::org(&app.st, village)
-        .await
-        .unwrap()
-        .unwrap()
-        .path;
-    let today = tianshan_platform::clock::Clock::system().now().date();
-    let batch: Vec<bulk::LoadRow> = (0..30)
-        .map(|i| {
-            let input = PatientInput {
-                family_name: "Uqvist".into(),
-                given_name: format!("Uqa{i:02}"),
-                sex: if i % 3 == 0 { "female" } else { "male" }.into(),
-                birth_date: "1990-01-01".into(),
-                org_code: village.into(),
-                ..Default::default()
-            };
-            bulk::prepare(format!("uq-{:02}", 29 - i), &input, today, path.clone())
-                .unwrap()
-                .0
-        })
-        .collect();
-    bulk::insert(&app.st, batch).await.unwrap();
+    load_into_hami_village(app, 30, |i| {
+        let input = PatientInput {
+            family_name: "Uqvist".into(),
+            given_name: format!("Uqa{i:02}"),
+            sex: if i % 3 == 0 { "female" } else { "male" }.into(),
+            birth_date: "1990-01-01".into(),
+            ..Default::default()
+        };
+        (format!("uq-{:02}", 29 - i), input)
+    })
+    .await;
 
-    let client = app.api("admin").await;
-    let get = |query: String| {
-        let client = client.clone();
-        async move {
-            let r = client
-                .get(app.url(&format!("/api/v1/patients?{query}")))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200);
-            let v: Value = r.json().await.unwrap();
-            v["patients"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| {
-                    (
-                        p["full_name"].as_str().unwrap().to_string(),
-                        p["id"].as_str().unwrap().to_string(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        }
-    };
-    let all = get("q=uq&limit=200".into()).await;
+    let all = listed(app, "admin", "q=uq&limit=200").await;
     assert_eq!(all.len(), 30, "{all:?}");
     let mut sorted = all.clone();
     sorted.sort();
@@ -516,7 +505,7 @@ async fn name_pages_are_slices_of_the_sorted_matches(app: &TestApp) {
     assert_eq!(all[0].1, "uq-29", "the first name has the last id");
     let mut paged = Vec::new();
     for offset in (0..30).step_by(7) {
-        let page = get(format!("q=uq&limit=7&offset={offset}")).await;
+        let page = listed(app, "admin", &format!("q=uq&limit=7&offset={offset}")).await;
         assert_eq!(
             page.len(),
             (30 - offset).min(7),
@@ -528,34 +517,12 @@ async fn name_pages_are_slices_of_the_sorted_matches(app: &TestApp) {
         paged, all,
         "the pages, one after the other, are the whole list"
     );
-    let women = get("q=uq&sex=female&limit=4&offset=2".into()).await;
-    let expected: Vec<_> = all
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| i % 3 == 0)
-        .map(|(_, p)| p.clone())
-        .skip(2)
-        .take(4)
-        .collect();
+    let women = listed(app, "admin", "q=uq&sex=female&limit=4&offset=2").await;
+    let expected: Vec<_> = all.iter().step_by(3).skip(2).take(4).cloned().collect();
     assert_eq!(women, expected);
     // Hami's official (a scope holding the village): the same pages.
-    let official = app.api("official").await;
-    let r: Value = official
-        .get(app.url("/api/v1/patients?q=uq&limit=5&offset=5"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ids: Vec<&str> = r["patients"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_str().unwrap())
-        .collect();
-    let expected: Vec<&str> = all[5..10].iter().map(|p| p.1.as_str()).collect();
-    assert_eq!(ids, expected);
+    let official = listed(app, "official", "q=uq&limit=5&offset=5").await;
+    assert_eq!(official, all[5..10]);
 }
 both!(name_pages_are_slices_of_the_sorted_matches);
 

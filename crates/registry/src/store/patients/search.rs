@@ -112,13 +112,9 @@ fn name_alone(q: &PatientQuery) -> Option<&str> {
     }
 }
 
-fn search_where(q: &PatientQuery, scope: &Scope) -> Where {
-    search_where_for(q, scope, None)
-}
-
 /// The conditions of a search; with `page` (offset + limit) a name searched alone picks its
 /// page among the term rows ([`term_page_clause`]); counts take every match.
-fn search_where_for(q: &PatientQuery, scope: &Scope, page: Option<i64>) -> Where {
+fn search_where(q: &PatientQuery, scope: &Scope, page: Option<i64>) -> Where {
     let mut w = Where::default();
     if let (Some(first), Some(name)) = (page, name_alone(q)) {
         let c = term_page_clause(&mut w, name, scope, first);
@@ -169,7 +165,7 @@ fn search_where_for(q: &PatientQuery, scope: &Scope, page: Option<i64>) -> Where
 /// Patients matching every given criterion, inside the scope, by name.
 pub async fn search(db: &Db, q: &PatientQuery, scope: &Scope) -> Result<Vec<PatientRow>, AppError> {
     let page = q.offset.saturating_add(q.limit);
-    let mut w = search_where_for(q, scope, Some(page));
+    let mut w = search_where(q, scope, Some(page));
     let lim = w.arg(Arg::Int(q.limit));
     let off = w.arg(Arg::Int(q.offset));
     let sql = format!(
@@ -195,7 +191,7 @@ pub async fn count_matches(
     q: &PatientQuery,
     scope: &Scope,
 ) -> Result<Option<i64>, AppError> {
-    let mut w = search_where(q, scope);
+    let mut w = search_where(q, scope, None);
     let cap = w.arg(Arg::Int(COUNT_CAP + 1));
     let sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM patients p{} LIMIT {cap}) c",
