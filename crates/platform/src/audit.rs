@@ -1,9 +1,12 @@
 //! The audit log: who read or changed what, when, from where. Append-only: the product has
 //! no path that edits or deletes an entry, and database triggers refuse it on both backends.
+use std::sync::LazyLock;
+
 use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::clock::Clock;
+use crate::db::statements::{ColType, RowShape};
 use crate::db::{Db, Tx, TxConn};
 use crate::error::AppError;
 use crate::with_db;
@@ -207,16 +210,57 @@ const AUDIT_COLS: usize = 12;
 /// Rows per INSERT statement (12 binds each; far under both backends' limits).
 const ROWS_PER_INSERT: usize = 400;
 
-/// The PostgreSQL insert of any number of audit rows: one statement text, so it is parsed
-/// and planned once per connection, where a `VALUES` list of each length was a new statement
-/// (and the connection's cache of 100 statements kept few of them).
-const PG_INSERT: &str = "INSERT INTO audit_log (at, user_id, username, role, action, entity_type, \
-     entity_id, patient_id, channel, ip, user_agent, detail) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-     $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])";
+/// The audit log's columns, in the order [`bind_pg`] binds them (all text).
+pub(crate) const SHAPE: RowShape = RowShape {
+    table: "audit_log",
+    columns: &[
+        ("at", ColType::Text),
+        ("user_id", ColType::Text),
+        ("username", ColType::Text),
+        ("role", ColType::Text),
+        ("action", ColType::Text),
+        ("entity_type", ColType::Text),
+        ("entity_id", ColType::Text),
+        ("patient_id", ColType::Text),
+        ("channel", ColType::Text),
+        ("ip", ColType::Text),
+        ("user_agent", ColType::Text),
+        ("detail", ColType::Text),
+    ],
+};
 
-/// Insert audit rows on a transaction's connection: one `UNNEST` statement on PostgreSQL,
-/// multi-row INSERTs on SQLite.
+/// Bind audit rows as the twelve arrays of an `UNNEST` of [`SHAPE`] (PostgreSQL).
+pub(crate) fn bind_pg<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    rows: &'q [AuditRow],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    fn col<'a, T: ?Sized + 'a>(
+        rows: &'a [AuditRow],
+        f: impl Fn(&'a AuditRow) -> &'a T,
+    ) -> Vec<&'a T> {
+        rows.iter().map(f).collect()
+    }
+    q.bind(col(rows, |r| r.at.as_str()))
+        .bind(col(rows, |r| r.user_id.as_str()))
+        .bind(col(rows, |r| r.username.as_str()))
+        .bind(col(rows, |r| r.role.as_str()))
+        .bind(col(rows, |r| r.action))
+        .bind(col(rows, |r| r.entity_type.as_str()))
+        .bind(col(rows, |r| r.entity_id.as_str()))
+        .bind(
+            rows.iter()
+                .map(|r| r.patient_id.as_deref())
+                .collect::<Vec<Option<&str>>>(),
+        )
+        .bind(col(rows, |r| r.channel))
+        .bind(col(rows, |r| r.ip.as_str()))
+        .bind(col(rows, |r| r.user_agent.as_str()))
+        .bind(col(rows, |r| r.detail.as_str()))
+}
+
+/// Insert audit rows on a transaction's connection: one `UNNEST` statement on PostgreSQL (one
+/// statement text, parsed and planned once per connection, where a `VALUES` list of each length
+/// was a new statement), multi-row INSERTs on SQLite.
 pub(crate) async fn insert_rows<'c>(
     conn: impl Into<TxConn<'c>>,
     rows: &[AuditRow],
@@ -226,31 +270,8 @@ pub(crate) async fn insert_rows<'c>(
     }
     let mut conn = conn.into();
     if let TxConn::Postgres(c) = &mut conn {
-        fn col<'a, T: ?Sized + 'a>(
-            rows: &'a [AuditRow],
-            f: impl Fn(&'a AuditRow) -> &'a T,
-        ) -> Vec<&'a T> {
-            rows.iter().map(f).collect()
-        }
-        sqlx::query(PG_INSERT)
-            .bind(col(rows, |r| r.at.as_str()))
-            .bind(col(rows, |r| r.user_id.as_str()))
-            .bind(col(rows, |r| r.username.as_str()))
-            .bind(col(rows, |r| r.role.as_str()))
-            .bind(col(rows, |r| r.action))
-            .bind(col(rows, |r| r.entity_type.as_str()))
-            .bind(col(rows, |r| r.entity_id.as_str()))
-            .bind(
-                rows.iter()
-                    .map(|r| r.patient_id.as_deref())
-                    .collect::<Vec<Option<&str>>>(),
-            )
-            .bind(col(rows, |r| r.channel))
-            .bind(col(rows, |r| r.ip.as_str()))
-            .bind(col(rows, |r| r.user_agent.as_str()))
-            .bind(col(rows, |r| r.detail.as_str()))
-            .execute(&mut **c)
-            .await?;
+        static SQL: LazyLock<String> = LazyLock::new(|| crate::db::pg::unnest_insert(&SHAPE, 1));
+        bind_pg(sqlx::query(&SQL), rows).execute(&mut **c).await?;
         return Ok(());
     }
     for chunk in rows.chunks(ROWS_PER_INSERT) {

@@ -22,12 +22,14 @@ use crate::error::AppError;
 mod checkpointer;
 pub mod direct;
 mod fast;
-mod pg;
-mod statements;
+pub mod lookups;
+pub(crate) mod pg;
+pub(crate) mod statements;
 mod writer;
 
 pub use direct::DirectReaders;
-pub use statements::Statements;
+pub use lookups::Lookup;
+pub use statements::{ColType, RowShape, Statements};
 pub use writer::WriterStats;
 
 /// The read pools.
@@ -61,6 +63,8 @@ pub struct Db {
     direct: Option<std::sync::Arc<DirectReaders>>,
     /// SQLite files: moves the WAL into the database beside the writer ([`checkpointer`]).
     _checkpointer: Option<checkpointer::Checkpointer>,
+    /// PostgreSQL: reads by key of concurrent requests, one query for many ([`lookups`]).
+    lookups: std::sync::Arc<lookups::Lookups>,
 }
 
 impl std::fmt::Debug for Db {
@@ -221,6 +225,16 @@ impl Db {
         &self.pools
     }
 
+    /// The value `def` reads for `key`, read in one query with other requests' keys
+    /// (PostgreSQL only: SQLite reads by key on the asking thread, [`Db::direct`]).
+    pub async fn lookup<T: Clone + Send + Sync + 'static>(
+        &self,
+        def: &'static Lookup<T>,
+        key: &str,
+    ) -> Result<Option<T>, AppError> {
+        self.lookups.get(def, key).await
+    }
+
     /// Readers on the asking thread, for a few hot, short reads (SQLite files only).
     pub fn direct(&self) -> Option<&DirectReaders> {
         self.direct.as_deref()
@@ -240,6 +254,7 @@ impl Db {
             Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
                 let opts =
                     PgConnectOptions::from_str(u).map_err(|e| DbOpenError::Url(e.to_string()))?;
+                let lookups = lookups::Lookups::postgres(opts.clone());
                 let pool = PgPoolOptions::new()
                     .max_connections(o.pool_size.max(2) * 2)
                     .acquire_timeout(Duration::from_secs(10))
@@ -251,6 +266,7 @@ impl Db {
                     writer,
                     direct: None,
                     _checkpointer: None,
+                    lookups: std::sync::Arc::new(lookups),
                 })
             }
             Some(u) if u.starts_with("sqlite:") => {
@@ -331,6 +347,7 @@ impl Db {
             pools: Pools::Sqlite(pool),
             writer,
             direct,
+            lookups: Default::default(),
             _checkpointer: checkpointer,
         })
     }

@@ -248,9 +248,9 @@ fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 fn run_statements(conn: &Connection, w: &Statements) -> rusqlite::Result<()> {
-    w.stmts.iter().try_for_each(|(sql, args)| {
-        let mut st = conn.prepare_cached(sql)?;
-        bind(&mut st, args)?;
+    w.stmts.iter().try_for_each(|s| {
+        let mut st = conn.prepare_cached(&s.sql)?;
+        bind(&mut st, &s.args)?;
         st.raw_execute().map(|_| ())
     })
 }

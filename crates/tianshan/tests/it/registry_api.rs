@@ -581,3 +581,97 @@ async fn terms_written_before_103_get_their_names_postgres() {
 fn urlencode(s: &str) -> String {
     s.bytes().map(|b| format!("%{b:02X}")).collect()
 }
+
+/// Forty registrations at once, half of them children with two guardians (one a registered
+/// patient, one not), then each of them read twice, all at once, with a read of an id nobody
+/// has. On PostgreSQL the registrations of a batch are one statement and the reads of many
+/// requests one query (`platform::db::pg`, `platform::db::lookups`): every answer must be the
+/// patient asked for, whole, and every registration and read audited once.
+async fn many_registrations_and_reads_at_once(app: &TestApp) {
+    let nurse = app.api("nurse").await;
+    let village = "653121100201";
+    let r = nurse
+        .post(app.url("/api/v1/patients"))
+        .json(&json!({"family_name": "古", "given_name": "丽娜", "sex": "female", "org_code": village}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let mother: Value = r.json().await.unwrap();
+    let mother_id = mother["patient"]["id"].as_str().unwrap().to_string();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (c, url, mother_id) = (
+            nurse.clone(),
+            app.url("/api/v1/patients"),
+            mother_id.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut body = json!({"family_name": "并", "given_name": format!("发{i}"), "sex": "male",
+                "birth_date": format!("2020-01-{:02}", i % 28 + 1), "org_code": village});
+            if i % 2 == 0 {
+                body["guardians"] = json!([
+                    {"name": "古丽娜", "relationship": "mother", "patient_id": mother_id},
+                    {"name": "买买提", "relationship": "father", "phone": format!("1380000{i:04}")}]);
+            }
+            let r = c.post(url).json(&body).send().await.unwrap();
+            assert_eq!(r.status(), 201, "registration {i}");
+            let v: Value = r.json().await.unwrap();
+            (i, v["patient"]["id"].as_str().unwrap().to_string())
+        }));
+    }
+    let mut created = Vec::new();
+    for t in tasks {
+        created.push(t.await.unwrap());
+    }
+    let mut reads = Vec::new();
+    for (i, id) in created.iter().chain(created.iter()).cloned() {
+        let (c, url) = (nurse.clone(), app.url(&format!("/api/v1/patients/{id}")));
+        reads.push(tokio::spawn(async move {
+            let r = c.get(url).send().await.unwrap();
+            let status = r.status().as_u16();
+            (
+                i,
+                id,
+                status,
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }));
+    }
+    let nobody = nurse
+        .get(app.url("/api/v1/patients/no-such-patient"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nobody.status(), 404);
+    for t in reads {
+        let (i, id, status, v) = t.await.unwrap();
+        assert_eq!(status, 200, "read of {i}: {v}");
+        assert_eq!(v["patient"]["id"], id.as_str(), "read of {i}");
+        assert_eq!(v["patient"]["full_name"], format!("并发{i}"), "read of {i}");
+        let guardians = v["guardians"].as_array().unwrap();
+        if i % 2 == 0 {
+            assert_eq!(guardians.len(), 2, "read of {i}: {v}");
+            assert_eq!(guardians[0]["guardian_id"], mother_id.as_str());
+            assert_eq!(guardians[0]["relationship"], "mother");
+            assert!(guardians[1]["guardian_id"].is_null(), "{v}");
+            assert_eq!(guardians[1]["phone"], format!("1380000{i:04}"));
+        } else {
+            assert!(guardians.is_empty(), "read of {i}: {v}");
+        }
+    }
+    for (i, id) in &created {
+        let mut entries = audit_for(app, id).await;
+        entries.sort();
+        let expected = vec![
+            ("nurse".to_string(), "create".to_string(), "api".to_string()),
+            ("nurse".into(), "read".into(), "api".into()),
+            ("nurse".into(), "read".into(), "api".into()),
+        ];
+        assert_eq!(entries, expected, "audit of {i}");
+    }
+    // Each is found by its name's search terms too (written in the same statement).
+    let found = listed(app, "nurse", "q=并发&limit=100").await;
+    assert_eq!(found.len(), 40, "{found:?}");
+}
+both!(many_registrations_and_reads_at_once);

@@ -229,13 +229,7 @@ impl PatientWrite {
         let extra = self.extra();
         let mut w = st.statements();
         let now = w.now().to_string();
-        w.extend(patients::insert_statements(
-            &self.id,
-            &self.draft,
-            &self.path,
-            &extra,
-            &now,
-        ));
+        patients::insert_statements(&mut w, &self.id, &self.draft, &self.path, &extra);
         w.record(
             who,
             Event::new(Action::CREATE, PATIENT, &self.id).patient(&self.id),

@@ -1,11 +1,13 @@
 //! Patients: insert and update with their search terms and guardians in one transaction,
 //! scoped search, duplicate candidates, and shares with other organisations.
 use serde::Serialize;
-use tianshan_platform::db::{prefix_end, values_list, Arg, Backend, Db, Tx, Where};
+use sqlx::FromRow;
+use tianshan_platform::db::{
+    prefix_end, Arg, ColType, Db, Lookup, Pools, RowShape, Statements, Tx, Where,
+};
 use tianshan_platform::scope::Scope;
 use tianshan_platform::{bind_args, tx_exec, with_db, with_tx, AppError, Msg};
 
-use crate::domain::patient::GuardianInput;
 use crate::domain::PatientDraft;
 
 mod search;
@@ -43,8 +45,15 @@ pub struct GuardianRow {
     pub phone: String,
 }
 
-pub(crate) const COLS: &str = "p.id, p.org_code, p.org_path, p.family_name, p.given_name, p.full_name, p.name_ug, p.name_latin, \
-    p.sex, p.birth_date, p.ethnicity, p.id_number, p.phone, p.address, p.fhir_extra, p.created_at, p.updated_at, p.version";
+/// The columns of a [`PatientRow`] (a macro, so that statements can be put together at compile time).
+macro_rules! patient_cols {
+    () => {
+        "p.id, p.org_code, p.org_path, p.family_name, p.given_name, p.full_name, p.name_ug, p.name_latin, \
+    p.sex, p.birth_date, p.ethnicity, p.id_number, p.phone, p.address, p.fhir_extra, p.created_at, p.updated_at, p.version"
+    };
+}
+
+pub(crate) const COLS: &str = patient_cols!();
 
 /// A row of [`COLS`] read on the asking thread (`Db::direct`), columns in that order.
 fn direct_row(
@@ -81,29 +90,76 @@ pub async fn insert(
     org_path: &str,
     fhir_extra: &str,
 ) -> Result<(), AppError> {
-    let now = tx.now().to_string();
-    for (sql, args) in insert_statements(id, d, org_path, fhir_extra, &now) {
-        tx.exec(&sql, &args).await?;
-    }
-    Ok(())
+    let mut w = Statements::new(tx.now().to_string());
+    insert_statements(&mut w, id, d, org_path, fhir_extra);
+    w.run_on(tx).await
 }
 
-/// The statements of [`insert`], for a write given as a statement list (`Db::write_statements`):
-/// the patient row, its search terms, its guardians.
+/// A patient row (see [`insert_statements`]).
+static PATIENT_ROW: RowShape = RowShape {
+    table: "patients",
+    columns: &[
+        ("id", ColType::Text),
+        ("org_code", ColType::Text),
+        ("org_path", ColType::Text),
+        ("family_name", ColType::Text),
+        ("given_name", ColType::Text),
+        ("full_name", ColType::Text),
+        ("name_ug", ColType::Text),
+        ("name_latin", ColType::Text),
+        ("sex", ColType::Text),
+        ("birth_date", ColType::Text),
+        ("ethnicity", ColType::Text),
+        ("id_number", ColType::Text),
+        ("phone", ColType::Text),
+        ("address", ColType::Text),
+        ("fhir_extra", ColType::Text),
+        ("created_at", ColType::Text),
+        ("updated_at", ColType::Text),
+        ("version", ColType::Int),
+    ],
+};
+
+/// A search term row. Each carries the name the results are sorted by, so a search picks its
+/// page inside the index (`search.rs`).
+static TERM_ROW: RowShape = RowShape {
+    table: "patient_terms",
+    columns: &[
+        ("term", ColType::Text),
+        ("org_path", ColType::Text),
+        ("patient_id", ColType::Text),
+        ("full_name", ColType::Text),
+    ],
+};
+
+/// A guardian row.
+static GUARDIAN_ROW: RowShape = RowShape {
+    table: "patient_guardians",
+    columns: &[
+        ("patient_id", ColType::Text),
+        ("position", ColType::Int),
+        ("guardian_id", ColType::Text),
+        ("name", ColType::Text),
+        ("relationship", ColType::Text),
+        ("phone", ColType::Text),
+    ],
+};
+
+/// The row inserts of [`insert`] added to a write (`Db::write_statements`): the patient row,
+/// its search terms, its guardians. On PostgreSQL a batch of registrations becomes one
+/// statement (`platform::db::pg`).
 pub fn insert_statements(
+    w: &mut Statements,
     id: &str,
     d: &PatientDraft,
     org_path: &str,
     fhir_extra: &str,
-    now: &str,
-) -> Vec<Statement> {
+) {
     let text = |s: &str| Arg::Text(s.to_string());
     let opt = |s: Option<String>| s.map(Arg::Text).unwrap_or(Arg::Null);
-    let mut out = vec![(
-        "INSERT INTO patients (id, org_code, org_path, family_name, given_name, full_name, name_ug, name_latin, sex, birth_date, \
-            ethnicity, id_number, phone, address, fhir_extra, created_at, updated_at, version) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, 1)"
-            .to_string(),
+    let now = w.now().to_string();
+    w.push_rows(
+        &PATIENT_ROW,
         vec![
             text(id),
             text(&d.org_code),
@@ -120,60 +176,31 @@ pub fn insert_statements(
             text(&d.phone),
             text(&d.address),
             text(fhir_extra),
-            text(now),
+            text(&now),
+            Arg::Text(now),
+            Arg::Int(1),
         ],
-    )];
-    out.extend(terms_statement(
-        id,
-        org_path,
-        &d.full_name,
-        &d.search_terms(),
-    ));
-    out.extend(guardians_statement(id, &d.guardians));
-    out
+    );
+    add_terms_and_guardians(w, id, org_path, d);
 }
 
-type Statement = (String, Vec<Arg>);
-
-/// One multi-row insert of a patient's search terms, if it has any. Each carries the name the
-/// results are sorted by, so a search picks its page inside the index (`search.rs`).
-fn terms_statement(
-    id: &str,
-    org_path: &str,
-    full_name: &str,
-    terms: &[String],
-) -> Option<Statement> {
-    if terms.is_empty() {
-        return None;
-    }
-    let sql = format!(
-        "INSERT INTO patient_terms (term, org_path, patient_id, full_name) VALUES {}",
-        values_list(terms.len(), 4)
-    );
-    let args = terms
-        .iter()
+/// The patient's search terms and guardians as row inserts.
+fn add_terms_and_guardians(w: &mut Statements, id: &str, org_path: &str, d: &PatientDraft) {
+    let terms = d
+        .search_terms()
+        .into_iter()
         .flat_map(|t| {
             [
-                Arg::Text(t.clone()),
+                Arg::Text(t),
                 Arg::Text(org_path.to_string()),
                 Arg::Text(id.to_string()),
-                Arg::Text(full_name.to_string()),
+                Arg::Text(d.full_name.clone()),
             ]
         })
         .collect();
-    Some((sql, args))
-}
-
-/// One multi-row insert of a patient's guardians, if any.
-fn guardians_statement(id: &str, guardians: &[GuardianInput]) -> Option<Statement> {
-    if guardians.is_empty() {
-        return None;
-    }
-    let sql = format!(
-        "INSERT INTO patient_guardians (patient_id, position, guardian_id, name, relationship, phone) VALUES {}",
-        values_list(guardians.len(), 6)
-    );
-    let args = guardians
+    w.push_rows(&TERM_ROW, terms);
+    let guardians = d
+        .guardians
         .iter()
         .enumerate()
         .flat_map(|(i, g)| {
@@ -187,7 +214,7 @@ fn guardians_statement(id: &str, guardians: &[GuardianInput]) -> Option<Statemen
             ]
         })
         .collect();
-    Some((sql, args))
+    w.push_rows(&GUARDIAN_ROW, guardians);
 }
 
 /// Replace a patient's data if nobody changed it since `expected_version` was read.
@@ -221,16 +248,13 @@ pub async fn update(
         tx,
         sqlx::query("DELETE FROM patient_terms WHERE patient_id = $1").bind(id)
     )?;
-    if let Some((sql, args)) = terms_statement(id, org_path, &d.full_name, &d.search_terms()) {
-        tx.exec(&sql, &args).await?;
-    }
     tx_exec!(
         tx,
         sqlx::query("DELETE FROM patient_guardians WHERE patient_id = $1").bind(id)
     )?;
-    if let Some((sql, args)) = guardians_statement(id, &d.guardians) {
-        tx.exec(&sql, &args).await?;
-    }
+    let mut w = Statements::new(now);
+    add_terms_and_guardians(&mut w, id, org_path, d);
+    w.run_on(tx).await?;
     // Search terms carry the organisation path: a move re-files the patient's shares too.
     Ok(v + 1)
 }
@@ -279,7 +303,7 @@ pub fn guardian_rows(d: &PatientDraft) -> Vec<GuardianRow> {
         .collect()
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 struct FullRow {
     #[sqlx(flatten)]
     row: PatientRow,
@@ -287,31 +311,62 @@ struct FullRow {
     guardians_json: String,
 }
 
+/// The paths a patient is shared with and its guardians, as JSON arrays (PostgreSQL).
+macro_rules! pg_links {
+    () => {
+        "(SELECT coalesce(json_agg(s.org_path), '[]'::json)::text FROM patient_shares s WHERE s.patient_id = p.id) AS shares_json, \
+            (SELECT coalesce(json_agg(json_build_object('guardian_id', g.guardian_id, 'name', g.name, 'relationship', g.relationship, 'phone', g.phone) \
+             ORDER BY g.position), '[]'::json)::text FROM patient_guardians g WHERE g.patient_id = p.id) AS guardians_json"
+    };
+}
+
+/// The same on SQLite.
+const SQLITE_FULL: &str = concat!(
+    "SELECT ",
+    patient_cols!(),
+    ", (SELECT json_group_array(s.org_path) FROM patient_shares s WHERE s.patient_id = p.id) AS shares_json, \
+     (SELECT json_group_array(json_object('guardian_id', g.guardian_id, 'name', g.name, 'relationship', g.relationship, 'phone', g.phone)) \
+     FROM (SELECT * FROM patient_guardians WHERE patient_id = p.id ORDER BY position) g) AS guardians_json \
+     FROM patients p WHERE p.id = $1"
+);
+
+/// Patients read by id on PostgreSQL: the reads of concurrent requests in one query
+/// (`Db::lookup`).
+static PG_FULL: Lookup<FullRow> = Lookup {
+    sql: concat!(
+        "SELECT ",
+        patient_cols!(),
+        ", ",
+        pg_links!(),
+        " FROM UNNEST($1::text[]) AS k(id) JOIN patients p ON p.id = k.id"
+    ),
+    decode: |r| {
+        let f = FullRow::from_row(r)?;
+        Ok((f.row.id.clone(), f))
+    },
+};
+
 /// A patient with the paths it is shared with and its guardians, in one query (one round trip
-/// to the database for a read, however many shares and guardians).
+/// to the database for a read, however many shares and guardians; on PostgreSQL shared with
+/// the reads of other requests).
 pub async fn get_full(
     db: &Db,
     id: &str,
 ) -> Result<Option<(PatientRow, Vec<String>, Vec<GuardianRow>)>, AppError> {
-    let extra = match db.backend() {
-        Backend::Sqlite => "(SELECT json_group_array(s.org_path) FROM patient_shares s WHERE s.patient_id = p.id) AS shares_json, \
-            (SELECT json_group_array(json_object('guardian_id', g.guardian_id, 'name', g.name, 'relationship', g.relationship, 'phone', g.phone)) \
-             FROM (SELECT * FROM patient_guardians WHERE patient_id = p.id ORDER BY position) g) AS guardians_json",
-        Backend::Postgres => "(SELECT coalesce(json_agg(s.org_path), '[]'::json)::text FROM patient_shares s WHERE s.patient_id = p.id) AS shares_json, \
-            (SELECT coalesce(json_agg(json_build_object('guardian_id', g.guardian_id, 'name', g.name, 'relationship', g.relationship, 'phone', g.phone) \
-             ORDER BY g.position), '[]'::json)::text FROM patient_guardians g WHERE g.patient_id = p.id) AS guardians_json",
-    };
-    let sql = format!("SELECT {COLS}, {extra} FROM patients p WHERE p.id = $1");
-    let row: Option<FullRow> = match db.direct() {
-        Some(d) => d.row(&sql, &[Arg::Text(id.to_string())], |r| {
+    let row: Option<FullRow> = match (db.direct(), db.pools()) {
+        (_, Pools::Postgres(_)) => db.lookup(&PG_FULL, id).await?,
+        (Some(d), _) => d.row(SQLITE_FULL, &[Arg::Text(id.to_string())], |r| {
             Ok(FullRow {
                 row: direct_row(r)?,
                 shares_json: r.get(18)?,
                 guardians_json: r.get(19)?,
             })
         })?,
-        None => {
-            with_db!(db, pool => sqlx::query_as::<_, FullRow>(&sql).bind(id).fetch_optional(pool).await)?
+        (None, Pools::Sqlite(pool)) => {
+            sqlx::query_as::<_, FullRow>(SQLITE_FULL)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
         }
     };
     let Some(r) = row else { return Ok(None) };
