@@ -1,9 +1,8 @@
 //! Reads of one row by key (a patient by id) from many concurrent requests, run as one query
 //! on PostgreSQL (`FROM UNNEST($1::text[]) AS k(id) JOIN t ON t.id = k.id`), each request then
-//! given its own row. On a busy server
-//! a query's cost is mostly its round trip: the message to the database process, waking it,
-//! starting the executor, the answer. One query for the keys of every request that arrived
-//! meanwhile pays that once. A request that finds no lookup under way is sent at once, so a
+//! given its own row. On a busy server a query's cost is mostly its round trip: the message to
+//! the database process, waking it, starting the executor, the answer. One query for the keys
+//! of every request that arrived meanwhile pays that once. A request that finds no lookup under way is sent at once, so a
 //! quiet server adds no wait; under load a few lookups run at once, and what arrives during
 //! them forms the next. Each query starts after its requests arrived, so it sees every write
 //! acknowledged before them (the same as a query of its own).
@@ -18,7 +17,6 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -36,7 +34,7 @@ pub struct Lookup<T> {
 
 /// Lookups under way at once, each on a connection of [`Lookups`]' pool (one gave a little more
 /// on reads alone, two more on the mix of reads, searches and registrations).
-pub(crate) const IN_FLIGHT: usize = 2;
+const IN_FLIGHT: usize = 2;
 /// Keys in one query at most.
 const MAX_KEYS: usize = 64;
 
@@ -51,8 +49,8 @@ pub(crate) struct Lookups {
 }
 
 impl Lookups {
-    /// Lookups on a PostgreSQL database: connections made when first needed, with the options
-    /// of the read pool's and generic plans.
+    /// Lookups on a PostgreSQL database: connections made when first needed, with the read
+    /// pool's options, one generic plan per query and index probes (see above).
     pub(crate) fn postgres(opts: PgConnectOptions) -> Lookups {
         let pool = PgPoolOptions::new()
             .max_connections(IN_FLIGHT as u32)
