@@ -147,7 +147,7 @@ impl FhirType for CaseType {
         Box::pin(async move {
             let d = service::get(st, who, id).await?;
             Ok(FhirRead {
-                resource: self.to_fhir(&d.case),
+                resource: self.to_fhir(&d.case).into(),
                 version: None,
             })
         })
@@ -197,7 +197,7 @@ impl FhirType for CaseType {
             st.audit(who, Event::new(Action::SEARCH, ENTITY, "").detail(&detail))
                 .await?;
             Ok(SearchResult {
-                resources: page,
+                resources: page.into_iter().map(Into::into).collect(),
                 total: Some(total),
             })
         })
@@ -320,7 +320,7 @@ impl FhirType for PartType {
                 .map(|(_, v)| v)
                 .ok_or(AppError::NotFound)?;
             Ok(FhirRead {
-                resource,
+                resource: resource.into(),
                 version: None,
             })
         })
@@ -351,7 +351,7 @@ impl FhirType for PartType {
                 all.into_iter()
                     .skip(s.offset as usize)
                     .take(s.count as usize)
-                    .map(|(_, v)| v)
+                    .map(|(_, v)| v.into())
                     .collect()
             };
             Ok(SearchResult {

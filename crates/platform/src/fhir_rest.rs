@@ -15,8 +15,8 @@ use utoipa_axum::routes;
 use crate::auth::Principal;
 use crate::error::{AppError, Msg};
 use crate::fhir::{
-    base_url, created_response, parse_resource, response, searchset, FhirType, Prepared, RefMap,
-    Search, FHIR_JSON,
+    base_url, created_response, parse_resource, response, FhirType, Prepared, RefMap, Search,
+    Searchset, FHIR_JSON,
 };
 use crate::module::ApiRouter;
 use crate::state::Platform;
@@ -120,13 +120,19 @@ async fn search_type(
     let base = base_url(&headers);
     let (self_url, next) = search.links(&base, &ty, found.resources.len(), found.total);
     let entries = if search.summary_count {
-        Vec::new()
+        &[][..]
     } else {
-        found.resources
+        &found.resources[..]
     };
     Ok(response(
         StatusCode::OK,
-        &searchset(&base, entries, found.total, &self_url, next),
+        &Searchset {
+            base: &base,
+            entries,
+            total: found.total,
+            self_url: &self_url,
+            next_url: next.as_deref(),
+        },
     ))
 }
 
@@ -449,7 +455,7 @@ async fn bundle(
                             let prep =
                                 prepare(&st, &who, &p, &list[p.index].resource, &refs).await?;
                             let created = prep.created;
-                            let stored = prep.write(&st).await?;
+                            let stored = prep.write(&st).await?.into_value()?;
                             Ok::<_, AppError>((created, stored))
                         }
                         .await;

@@ -304,7 +304,7 @@ impl FhirType for TraumaType {
                 .find(|r| r["resourceType"] == self.0 && r["id"] == id)
                 .ok_or(AppError::NotFound)?;
             Ok(FhirRead {
-                resource,
+                resource: resource.into(),
                 version: Some(v.record.version),
             })
         })
@@ -340,7 +340,12 @@ impl FhirType for TraumaType {
             let start = usize::try_from(search.offset).unwrap_or(0);
             let count = usize::try_from(search.count).unwrap_or(20);
             Ok(SearchResult {
-                resources: all.into_iter().skip(start).take(count).collect(),
+                resources: all
+                    .into_iter()
+                    .skip(start)
+                    .take(count)
+                    .map(Into::into)
+                    .collect(),
                 total: Some(total),
             })
         })

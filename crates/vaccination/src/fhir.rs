@@ -214,7 +214,7 @@ impl FhirType for ImmunizationType {
             let d = svc::dose(st, who, id).await?;
             let products = svc::products(st).await?;
             Ok(FhirRead {
-                resource: to_fhir(&d, &products),
+                resource: to_fhir(&d, &products).into(),
                 version: None,
             })
         })
@@ -275,9 +275,9 @@ impl FhirType for ImmunizationType {
                 .skip(start)
                 .take(count)
                 .map(|d| to_fhir(d, &products))
-                .collect();
+                .collect::<Vec<_>>();
             Ok(SearchResult {
-                resources,
+                resources: resources.into_iter().map(Into::into).collect(),
                 total: Some(total),
             })
         })
@@ -380,7 +380,7 @@ impl FhirType for RecommendationType {
             let r = svc::child_record(st, who, id, None).await?;
             let products = svc::products(st).await?;
             Ok(FhirRead {
-                resource: recommendation(&r, &products),
+                resource: recommendation(&r, &products).into(),
                 version: None,
             })
         })
@@ -410,7 +410,7 @@ impl FhirType for RecommendationType {
                 resources
             };
             Ok(SearchResult {
-                resources,
+                resources: resources.into_iter().map(Into::into).collect(),
                 total: Some(total),
             })
         })

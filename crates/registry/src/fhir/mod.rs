@@ -162,7 +162,7 @@ impl FhirType for PatientType {
                     let (statements, rec) = w.statements(st, who);
                     let alone = Alone {
                         statements,
-                        stored: patient::to_fhir(&rec.row, &rec.guardians),
+                        stored: patient::resource(&rec.row, &rec.guardians)?,
                         on_error: service::id_taken,
                     };
                     let who = who.clone();
@@ -173,7 +173,7 @@ impl FhirType for PatientType {
                         apply: Box::new(move |tx| {
                             Box::pin(async move {
                                 let rec = w.apply(tx, &who).await?;
-                                Ok(patient::to_fhir(&rec.row, &rec.guardians))
+                                patient::to_fhir(&rec.row, &rec.guardians)
                             })
                         }),
                         alone: Some(alone),
@@ -205,7 +205,7 @@ impl FhirType for PatientType {
                 apply: Box::new(move |tx| {
                     Box::pin(async move {
                         let rec = u.apply(tx, &who).await?;
-                        Ok(patient::to_fhir(&rec.row, &rec.guardians))
+                        patient::to_fhir(&rec.row, &rec.guardians)
                     })
                 }),
                 alone: None,
@@ -221,7 +221,7 @@ impl FhirType for PatientType {
         Box::pin(async move {
             let rec = service::read(st, who, id, ReadDetail::default()).await?;
             Ok(FhirRead {
-                resource: patient::to_fhir(&rec.row, &rec.guardians),
+                resource: patient::resource(&rec.row, &rec.guardians)?,
                 version: Some(rec.row.version),
             })
         })
@@ -253,7 +253,10 @@ impl FhirType for PatientType {
             }
             let (rows, total) = service::search_counted(st, who, &q, s.counts_total()).await?;
             Ok(SearchResult {
-                resources: rows.iter().map(|r| patient::to_fhir(r, &[])).collect(),
+                resources: rows
+                    .iter()
+                    .map(|r| patient::resource(r, &[]))
+                    .collect::<Result<_, _>>()?,
                 total,
             })
         })
@@ -305,7 +308,7 @@ impl FhirType for PractitionerType {
         Box::pin(async move {
             let p = dir::practitioner(st, who, id).await?;
             Ok(FhirRead {
-                resource: directory::practitioner_to_fhir(&p),
+                resource: directory::practitioner_to_fhir(&p).into(),
                 version: None,
             })
         })
@@ -334,7 +337,9 @@ impl FhirType for PractitionerType {
                 resources: if s.count == 0 {
                     Vec::new()
                 } else {
-                    rows.iter().map(directory::practitioner_to_fhir).collect()
+                    rows.iter()
+                        .map(|p| directory::practitioner_to_fhir(p).into())
+                        .collect()
                 },
                 total: total.or_else(|| {
                     (s.offset == 0 && (rows.len() as i64) < s.count).then_some(rows.len() as i64)
@@ -488,7 +493,7 @@ impl FhirType for OrgType {
                 return Err(AppError::NotFound);
             }
             Ok(FhirRead {
-                resource: self.render(&o),
+                resource: self.render(&o).into(),
                 version: None,
             })
         })
@@ -520,7 +525,7 @@ impl FhirType for OrgType {
                 resources: if s.count == 0 {
                     Vec::new()
                 } else {
-                    rows.iter().map(|o| self.render(o)).collect()
+                    rows.iter().map(|o| self.render(o).into()).collect()
                 },
                 total,
             })
