@@ -170,7 +170,11 @@ impl serde::Serialize for Searchset<'_> {
             links.push(Link("next", n));
         }
         m.serialize_entry("link", &links)?;
-        m.serialize_entry("entry", &Seq(self))?;
+        // FHIR JSON has no empty arrays: a page with no match (or `_summary=count`) has no
+        // `entry` at all.
+        if !self.entries.is_empty() {
+            m.serialize_entry("entry", &Seq(self))?;
+        }
         m.end()
     }
 }
