@@ -1,295 +1,12 @@
-//! FHIR R4 Patient ⇄ registry patient. Elements the registry does not model are kept as they
-//! came (`fhir_extra`) and returned on read, so a round trip loses nothing.
+//! A registry patient written as a FHIR Patient, straight from its row.
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
-use serde_json::{json, Map, Value};
-use tianshan_platform::fhir::{invalid, opt_array, opt_str, Resource};
+use serde_json::{Map, Value};
+use tianshan_platform::fhir::Resource;
 use tianshan_platform::AppError;
 
-use crate::domain::names::has_han;
-use crate::domain::patient::GuardianInput;
-use crate::domain::PatientInput;
+use super::{ETHNICITY_SYSTEM, ETHNICITY_URL, RESIDENT_ID_SYSTEM};
 use crate::store::patients::{GuardianRow, PatientRow};
-
-/// Identifier system of the Chinese resident identity number in Tianshan.
-pub const RESIDENT_ID_SYSTEM: &str = "urn:oid:2.16.156.10011.1.1";
-pub const ETHNICITY_URL: &str = "https://tianshan.health/fhir/StructureDefinition/ethnicity";
-pub const ETHNICITY_SYSTEM: &str = "urn:gb:3304";
-
-fn is_arabic_script(s: &str) -> bool {
-    s.chars()
-        .any(|c| matches!(c as u32, 0x0600..=0x06FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF))
-}
-
-fn name_text(n: &Map<String, Value>) -> (String, String, String) {
-    let family = n
-        .get("family")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let given: Vec<&str> = n
-        .get("given")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let given = if has_han(&family) {
-        given.join("")
-    } else {
-        given.join(" ")
-    };
-    let text = n
-        .get("text")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| crate::domain::names::full_name(&family, &given));
-    (family, given, text)
-}
-
-/// Read a FHIR Patient into registry input plus the elements kept as they came.
-/// `default_org` is used when the resource names no managing organisation.
-pub fn from_fhir(v: &Value, default_org: Option<&str>) -> Result<(PatientInput, Value), AppError> {
-    let obj = tianshan_platform::fhir::expect_type(v, "Patient")?;
-    let mut input = PatientInput::default();
-    let mut extra = Map::new();
-    const OWNED: [&str; 13] = [
-        "resourceType",
-        "id",
-        "meta",
-        "name",
-        "gender",
-        "birthDate",
-        "identifier",
-        "telecom",
-        "address",
-        "managingOrganization",
-        "contact",
-        "extension",
-        "text",
-    ];
-    for (k, val) in obj {
-        if !OWNED.contains(&k.as_str()) {
-            extra.insert(k.clone(), val.clone());
-        }
-    }
-    // Names: the first Chinese or plain name is primary; Arabic-script text is the Uyghur name.
-    let mut rest_names = Vec::new();
-    for (i, n) in opt_array(obj, "name", "Patient")?.iter().enumerate() {
-        let n = n.as_object().ok_or_else(|| {
-            invalid(
-                &format!("Patient.name[{i}]"),
-                "each name must be an object (HumanName)",
-            )
-        })?;
-        opt_str(n, "family", &format!("Patient.name[{i}]"))?;
-        for (j, g) in opt_array(n, "given", &format!("Patient.name[{i}]"))?
-            .iter()
-            .enumerate()
-        {
-            if !g.is_string() {
-                return Err(invalid(
-                    &format!("Patient.name[{i}].given[{j}]"),
-                    "given names must be strings",
-                ));
-            }
-        }
-        let (family, given, text) = name_text(n);
-        if is_arabic_script(&text) && input.name_ug.is_empty() {
-            input.name_ug = text;
-        } else if input.family_name.is_empty()
-            && input.given_name.is_empty()
-            && (!family.is_empty() || !given.is_empty())
-            && (has_han(&text) || input.name_latin.is_empty())
-        {
-            input.family_name = family;
-            input.given_name = given;
-        } else if !has_han(&text) && input.name_latin.is_empty() && !text.is_empty() {
-            input.name_latin = text;
-        } else {
-            rest_names.push(Value::Object(n.clone()));
-        }
-    }
-    if !rest_names.is_empty() {
-        extra.insert("name".into(), Value::Array(rest_names));
-    }
-    input.sex = match opt_str(obj, "gender", "Patient")? {
-        None => "unknown".into(),
-        Some(g @ ("male" | "female" | "other" | "unknown")) => g.into(),
-        Some(g) => {
-            return Err(invalid(
-                "Patient.gender",
-                &format!("gender must be male, female, other or unknown, not '{g}'"),
-            ))
-        }
-    };
-    if let Some(b) = opt_str(obj, "birthDate", "Patient")? {
-        if b.len() == 10 {
-            input.birth_date = b.to_string();
-        } else if (b.len() == 4 || b.len() == 7)
-            && b.chars().all(|c| c.is_ascii_digit() || c == '-')
-        {
-            // A partial date (year or year-month) is kept as it came.
-            extra.insert("birthDate".into(), json!(b));
-        } else {
-            return Err(invalid(
-                "Patient.birthDate",
-                &format!("birthDate must be YYYY, YYYY-MM or YYYY-MM-DD, not '{b}'"),
-            ));
-        }
-    }
-    let mut rest_ids = Vec::new();
-    for (i, id) in opt_array(obj, "identifier", "Patient")?.iter().enumerate() {
-        let o = id.as_object().ok_or_else(|| {
-            invalid(
-                &format!("Patient.identifier[{i}]"),
-                "each identifier must be an object",
-            )
-        })?;
-        if opt_str(o, "system", &format!("Patient.identifier[{i}]"))? == Some(RESIDENT_ID_SYSTEM)
-            && input.id_number.is_empty()
-        {
-            input.id_number = opt_str(o, "value", &format!("Patient.identifier[{i}]"))?
-                .unwrap_or("")
-                .to_string();
-        } else {
-            rest_ids.push(id.clone());
-        }
-    }
-    if !rest_ids.is_empty() {
-        extra.insert("identifier".into(), Value::Array(rest_ids));
-    }
-    let mut rest_tel = Vec::new();
-    for (i, t) in opt_array(obj, "telecom", "Patient")?.iter().enumerate() {
-        let o = t.as_object().ok_or_else(|| {
-            invalid(
-                &format!("Patient.telecom[{i}]"),
-                "each telecom must be an object",
-            )
-        })?;
-        if opt_str(o, "system", "Patient.telecom")? == Some("phone")
-            && input.phone.is_empty()
-            && o.get("period").is_none()
-        {
-            input.phone = opt_str(o, "value", "Patient.telecom")?
-                .unwrap_or("")
-                .to_string();
-        } else {
-            rest_tel.push(t.clone());
-        }
-    }
-    if !rest_tel.is_empty() {
-        extra.insert("telecom".into(), Value::Array(rest_tel));
-    }
-    // Addresses are kept whole; the first one's text is the registry's address line.
-    let addresses = opt_array(obj, "address", "Patient")?;
-    if let Some(a) = addresses.first().and_then(Value::as_object) {
-        input.address = opt_str(a, "text", "Patient.address[0]")?
-            .map(str::to_string)
-            .unwrap_or_else(|| {
-                let lines: Vec<&str> = a
-                    .get("line")
-                    .and_then(Value::as_array)
-                    .map(|l| l.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                let mut parts: Vec<&str> = lines;
-                for k in ["city", "district", "state", "postalCode", "country"] {
-                    if let Some(s) = a.get(k).and_then(Value::as_str) {
-                        parts.push(s);
-                    }
-                }
-                parts.join(", ")
-            });
-    }
-    if !addresses.is_empty() {
-        extra.insert("address".into(), Value::Array(addresses.to_vec()));
-    }
-    let org = match obj.get("managingOrganization") {
-        None => None,
-        Some(Value::Object(r)) => {
-            let reference = opt_str(r, "reference", "Patient.managingOrganization")?.unwrap_or("");
-            Some(
-                reference
-                    .strip_prefix("Organization/")
-                    .or_else(|| reference.strip_prefix("Location/"))
-                    .unwrap_or(reference)
-                    .to_string(),
-            )
-        }
-        Some(_) => {
-            return Err(invalid(
-                "Patient.managingOrganization",
-                "managingOrganization must be a Reference object",
-            ))
-        }
-    };
-    input.org_code = org
-        .filter(|o| !o.is_empty())
-        .or(default_org.map(str::to_string))
-        .unwrap_or_default();
-    for (i, c) in opt_array(obj, "contact", "Patient")?.iter().enumerate() {
-        let o = c.as_object().ok_or_else(|| {
-            invalid(
-                &format!("Patient.contact[{i}]"),
-                "each contact must be an object",
-            )
-        })?;
-        let name = o
-            .get("name")
-            .and_then(Value::as_object)
-            .map(|n| name_text(n).2)
-            .unwrap_or_default();
-        let relationship = o
-            .get("relationship")
-            .and_then(Value::as_array)
-            .and_then(|a| a.first())
-            .and_then(|cc| {
-                cc.get("text")
-                    .and_then(Value::as_str)
-                    .or_else(|| cc.pointer("/coding/0/code").and_then(Value::as_str))
-            })
-            .unwrap_or("")
-            .to_string();
-        let phone = o
-            .get("telecom")
-            .and_then(Value::as_array)
-            .and_then(|a| {
-                a.iter()
-                    .find(|t| t.get("system").and_then(Value::as_str) == Some("phone"))
-            })
-            .and_then(|t| t.get("value").and_then(Value::as_str))
-            .unwrap_or("")
-            .to_string();
-        if name.is_empty() {
-            continue;
-        }
-        input.guardians.push(GuardianInput {
-            name,
-            relationship,
-            phone,
-            patient_id: None,
-        });
-    }
-    if let Some(c) = obj.get("contact") {
-        extra.insert("contact".into(), c.clone());
-    }
-    let mut rest_ext = Vec::new();
-    let exts = opt_array(obj, "extension", "Patient")?;
-    tianshan_platform::fhir::check_extensions(exts, "Patient.extension")?;
-    for e in exts {
-        if e.get("url").and_then(Value::as_str) == Some(ETHNICITY_URL) {
-            input.ethnicity = e
-                .pointer("/valueCoding/code")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-        } else {
-            rest_ext.push(e.clone());
-        }
-    }
-    if !rest_ext.is_empty() {
-        extra.insert("extension".into(), Value::Array(rest_ext));
-    }
-    Ok((input, Value::Object(extra)))
-}
 
 /// The registry patient as a FHIR Patient, with the kept elements merged back. It is
 /// serialised straight from the row: a search page writes twenty of these as text, without
@@ -562,6 +279,7 @@ impl Serialize for FhirPatient<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn row(fhir_extra: &str, birth_date: Option<&str>) -> PatientRow {
         PatientRow {
@@ -588,8 +306,10 @@ mod tests {
 
     /// The text written straight from the row, whole: the order of the elements (resourceType
     /// first), each element once, the guardians as contacts.
+    type Result = std::result::Result<(), Box<dyn std::error::Error>>;
+
     #[test]
-    fn a_patient_written_from_its_row() {
+    fn a_patient_written_from_its_row() -> Result {
         let guardians = [
             GuardianRow {
                 guardian_id: Some("p0".into()),
@@ -608,8 +328,7 @@ mod tests {
         let text = serde_json::to_string(&FhirPatient {
             row: &p,
             guardians: &guardians,
-        })
-        .unwrap();
+        })?;
         let expected = concat!(
             r#"{"resourceType":"Patient","id":"p1","meta":{"versionId":"3","lastUpdated":"2026-11-24T10:00:00Z"},"#,
             r#""extension":[{"url":"https://tianshan.health/fhir/StructureDefinition/ethnicity","valueCoding":{"system":"urn:gb:3304","code":"05"}}],"#,
@@ -624,8 +343,9 @@ mod tests {
         );
         assert_eq!(text, expected);
         // The tree (a Bundle's answer to a write) holds the same.
-        let tree = to_fhir(&p, &guardians).unwrap();
-        assert_eq!(tree, serde_json::from_str::<Value>(expected).unwrap());
+        let tree = to_fhir(&p, &guardians)?;
+        assert_eq!(tree, serde_json::from_str::<Value>(expected)?);
+        Ok(())
     }
 
     /// Elements kept as they came go back: the record's own entries first in each list, the
@@ -633,7 +353,7 @@ mod tests {
     /// kept partial birth date is sent when the record has none; a kept element the record owns
     /// (here `gender`) never makes a second key.
     #[test]
-    fn kept_elements_merged_back_once() {
+    fn kept_elements_merged_back_once() -> Result {
         let extra = json!({
             "name": [{"text": "Aygul Ahmet"}],
             "identifier": [{"system": "urn:example:mrn", "value": "MRN-77"}],
@@ -652,11 +372,10 @@ mod tests {
             relationship: String::new(),
             phone: String::new(),
         }];
-        let text = resource(&p, &guardians).unwrap();
-        let text = serde_json::to_string(&text).unwrap();
+        let text = serde_json::to_string(&resource(&p, &guardians)?)?;
         assert_eq!(text.matches(r#""gender":"#).count(), 1, "{text}");
         assert_eq!(text.matches(r#""birthDate":"#).count(), 1, "{text}");
-        let v: Value = serde_json::from_str(&text).unwrap();
+        let v: Value = serde_json::from_str(&text)?;
         assert_eq!(v["gender"], "female");
         assert_eq!(v["birthDate"], "2019");
         assert_eq!(v["communication"], extra["communication"]);
@@ -669,7 +388,8 @@ mod tests {
         assert_eq!(v["extension"][1]["url"], "urn:example:x");
         // With a full birth date of its own, the record's date is sent and the kept one is not.
         let p = row(&extra.to_string(), Some("2019-06-12"));
-        let v = to_fhir(&p, &[]).unwrap();
+        let v = to_fhir(&p, &[])?;
         assert_eq!(v["birthDate"], "2019-06-12");
+        Ok(())
     }
 }

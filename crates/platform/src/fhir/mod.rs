@@ -3,13 +3,18 @@
 use std::collections::HashMap;
 
 use futures_util::future::BoxFuture;
-use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::auth::Principal;
 use crate::db::{Statements, Tx};
 use crate::error::{AppError, Msg};
 use crate::state::Platform;
+
+mod answer;
+mod search;
+
+pub use answer::{base_url, created_response, response, Resource, Searchset};
+pub use search::{page_size, Search};
 
 pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 
@@ -41,142 +46,6 @@ pub fn operation_outcome(status: u16, message: &str, expressions: &[(String, Str
         }));
     }
     json!({"resourceType": "OperationOutcome", "issue": issues})
-}
-
-/// A resource ready to send: a JSON tree, or JSON text a module serialised straight from its
-/// rows (no tree built and dropped per resource; a search page of 20 patients is the hot case).
-pub enum Resource {
-    Tree(Value),
-    Text {
-        resource_type: &'static str,
-        id: String,
-        json: Box<RawValue>,
-    },
-}
-
-impl Resource {
-    /// Serialise `r` (whose type and id are given, for a Bundle's `fullUrl`) to JSON text now.
-    pub fn text(
-        resource_type: &'static str,
-        id: &str,
-        r: &impl serde::Serialize,
-    ) -> Result<Self, AppError> {
-        let json = serde_json::value::to_raw_value(r)
-            .map_err(|e| AppError::Internal(format!("{resource_type}/{id} as JSON: {e}")))?;
-        Ok(Resource::Text {
-            resource_type,
-            id: id.to_string(),
-            json,
-        })
-    }
-    /// `(resourceType, id)`.
-    pub fn type_and_id(&self) -> (&str, &str) {
-        match self {
-            Resource::Tree(v) => (
-                v.get("resourceType").and_then(Value::as_str).unwrap_or(""),
-                v.get("id").and_then(Value::as_str).unwrap_or(""),
-            ),
-            Resource::Text {
-                resource_type, id, ..
-            } => (resource_type, id),
-        }
-    }
-}
-
-impl Resource {
-    /// As a JSON tree (to go inside a Bundle built as one).
-    pub fn into_value(self) -> Result<Value, AppError> {
-        match self {
-            Resource::Tree(v) => Ok(v),
-            Resource::Text { json, .. } => serde_json::from_str(json.get())
-                .map_err(|e| AppError::Internal(format!("resource text as JSON: {e}"))),
-        }
-    }
-}
-
-impl From<Value> for Resource {
-    fn from(v: Value) -> Self {
-        Resource::Tree(v)
-    }
-}
-
-impl serde::Serialize for Resource {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Resource::Tree(v) => v.serialize(s),
-            Resource::Text { json, .. } => json.serialize(s),
-        }
-    }
-}
-
-/// A searchset Bundle with `self` and `next` links, serialised as it is written out.
-pub struct Searchset<'a> {
-    pub base: &'a str,
-    pub entries: &'a [Resource],
-    pub total: Option<i64>,
-    pub self_url: &'a str,
-    pub next_url: Option<&'a str>,
-}
-
-impl serde::Serialize for Searchset<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeSeq};
-        struct Link<'a>(&'static str, &'a str);
-        impl serde::Serialize for Link<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut m = s.serialize_map(Some(2))?;
-                m.serialize_entry("relation", self.0)?;
-                m.serialize_entry("url", self.1)?;
-                m.end()
-            }
-        }
-        struct Entry<'a>(&'a str, &'a Resource);
-        impl serde::Serialize for Entry<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let (ty, id) = self.1.type_and_id();
-                let mut m = s.serialize_map(Some(3))?;
-                m.serialize_entry("fullUrl", &format_args!("{}/{ty}/{id}", self.0))?;
-                m.serialize_entry("resource", self.1)?;
-                m.serialize_entry("search", &Mode("match"))?;
-                m.end()
-            }
-        }
-        struct Mode(&'static str);
-        impl serde::Serialize for Mode {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry("mode", self.0)?;
-                m.end()
-            }
-        }
-        struct Seq<'a>(&'a Searchset<'a>);
-        impl serde::Serialize for Seq<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut q = s.serialize_seq(Some(self.0.entries.len()))?;
-                for r in self.0.entries {
-                    q.serialize_element(&Entry(self.0.base, r))?;
-                }
-                q.end()
-            }
-        }
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("resourceType", "Bundle")?;
-        m.serialize_entry("type", "searchset")?;
-        if let Some(t) = self.total {
-            m.serialize_entry("total", &t)?;
-        }
-        let mut links = vec![Link("self", self.self_url)];
-        if let Some(n) = self.next_url {
-            links.push(Link("next", n));
-        }
-        m.serialize_entry("link", &links)?;
-        // FHIR JSON has no empty arrays: a page with no match (or `_summary=count`) has no
-        // `entry` at all.
-        if !self.entries.is_empty() {
-            m.serialize_entry("entry", &Seq(self))?;
-        }
-        m.end()
-    }
 }
 
 /// Refuse a resource whose `resourceType` is not the one the endpoint serves.
@@ -318,21 +187,6 @@ pub fn opt_array<'a>(
             &format!("{path}.{key}"),
             &format!("{path}.{key} must be an array"),
         )),
-    }
-}
-
-/// FHIR `_count`: default 20, at most 200.
-pub fn page_size(count: Option<&str>) -> Result<i64, AppError> {
-    match count {
-        None | Some("") => Ok(20),
-        Some(c) => match c.parse::<i64>() {
-            Ok(n) if (0..=200).contains(&n) => Ok(n),
-            Ok(_) => Ok(200),
-            Err(_) => Err(invalid(
-                "_count",
-                &format!("_count must be a whole number, not '{c}'"),
-            )),
-        },
     }
 }
 
@@ -494,36 +348,6 @@ pub struct SearchResult {
     pub total: Option<i64>,
 }
 
-/// A FHIR JSON response.
-pub fn response(
-    status: axum::http::StatusCode,
-    body: &impl serde::Serialize,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    match serde_json::to_vec(body) {
-        Ok(text) => (
-            status,
-            [(axum::http::header::CONTENT_TYPE, FHIR_JSON)],
-            text,
-        )
-            .into_response(),
-        Err(e) => AppError::Internal(format!("response as JSON: {e}")).into_response(),
-    }
-}
-
-/// 201 with a `Location` and an `ETag`.
-pub fn created_response(
-    ty: &str,
-    id: &str,
-    body: &impl serde::Serialize,
-) -> axum::response::Response {
-    let mut r = response(axum::http::StatusCode::CREATED, body);
-    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("/fhir/r4/{ty}/{id}")) {
-        r.headers_mut().insert(axum::http::header::LOCATION, v);
-    }
-    r
-}
-
 /// Is this Content-Type one a FHIR write may carry? (`application/fhir+json`, `application/json`,
 /// with parameters.) Anything else is refused with 415, so a form on another site cannot post.
 pub fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
@@ -562,133 +386,4 @@ pub fn parse_json(body: &[u8]) -> Result<Value, AppError> {
         Some(t) if !t.is_empty() => Ok(v),
         _ => Err(AppError::BadRequest(Msg::new("error.fhir_not_resource"))),
     }
-}
-
-/// A search's parameters, checked against the ones a resource type supports.
-#[derive(Debug, Clone, Default)]
-pub struct Search {
-    /// Accepted `(name, value)` pairs, without the paging and result parameters.
-    pub params: Vec<(String, String)>,
-    pub count: i64,
-    pub offset: i64,
-    /// `_summary=count`: only the total.
-    pub summary_count: bool,
-    /// `_total=accurate` or `estimate` (or fhirpy's `_totalMethod`): count every match even
-    /// when the page is full. Without it the total is given only when it costs nothing (a
-    /// first page that is not full), as FHIR allows; a full page has a `next` link.
-    pub total_wanted: bool,
-}
-
-impl Search {
-    /// Whether the total must be counted: asked for, or the only thing asked for.
-    pub fn counts_total(&self) -> bool {
-        self.total_wanted || self.summary_count || self.count == 0
-    }
-}
-
-/// Parameters every search takes.
-const RESULT_PARAMS: [&str; 4] = ["_count", "_offset", "_summary", "_format"];
-
-impl Search {
-    /// Check the query: unknown parameters are refused (400 OperationOutcome naming them), or,
-    /// with `Prefer: handling=lenient`, dropped (and left out of the `self` link).
-    pub fn parse(
-        query: Option<&str>,
-        headers: &axum::http::HeaderMap,
-        known: &[&str],
-    ) -> Result<Search, AppError> {
-        let lenient = headers
-            .get_all("prefer")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|p| p.trim() == "handling=lenient"));
-        let mut s = Search {
-            count: 20,
-            ..Default::default()
-        };
-        let mut unknown = Vec::new();
-        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            let (k, v) = (k.into_owned(), v.into_owned());
-            // Modifiers (`name:exact`) are not supported: treat as unknown.
-            match k.as_str() {
-                "_count" => s.count = page_size(Some(&v))?,
-                "_offset" => {
-                    s.offset = v
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|o| (0..=1_000_000).contains(o))
-                        .ok_or_else(|| invalid("_offset", "_offset must be a whole number"))?
-                }
-                "_summary" => match v.as_str() {
-                    "count" => s.summary_count = true,
-                    "false" => {}
-                    _ => unknown.push(format!("_summary={v}")),
-                },
-                // How a total is counted (`_total`, FHIR; `_totalMethod`, sent by fhirpy's
-                // `.count()`): when asked for, this server counts exactly, up to its cap.
-                "_total" => match v.as_str() {
-                    "accurate" | "estimate" => s.total_wanted = true,
-                    "none" => {}
-                    _ => unknown.push(format!("_total={v}")),
-                },
-                "_totalMethod" => s.total_wanted = true,
-                "_format" => {}
-                _ if known.contains(&k.as_str()) => s.params.push((k, v)),
-                _ => unknown.push(k),
-            }
-        }
-        if !unknown.is_empty() && !lenient {
-            return Err(AppError::BadRequest(
-                Msg::new("error.fhir_unknown_param").arg("names", unknown.join(", ")),
-            ));
-        }
-        let _ = RESULT_PARAMS;
-        Ok(s)
-    }
-
-    /// The first value of a parameter, trimmed, if not empty.
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    }
-
-    /// `self` and `next` links for a page of `got` results.
-    pub fn links(
-        &self,
-        base: &str,
-        ty: &str,
-        got: usize,
-        total: Option<i64>,
-    ) -> (String, Option<String>) {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &self.params {
-            q.append_pair(k, v);
-        }
-        q.append_pair("_count", &self.count.to_string());
-        let query = q.finish();
-        let self_url = format!("{base}/{ty}?{query}&_offset={}", self.offset);
-        let more = match total {
-            Some(t) => self.offset + (got as i64) < t,
-            None => got as i64 == self.count,
-        };
-        let next = (more && self.count > 0 && got > 0)
-            .then(|| format!("{base}/{ty}?{query}&_offset={}", self.offset + self.count));
-        (self_url, next)
-    }
-}
-
-/// The server's base URL as the client reached it (for `fullUrl` and links).
-pub fn base_url(h: &axum::http::HeaderMap) -> String {
-    let host = h
-        .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        })
-        .unwrap_or("localhost");
-    format!("http://{host}/fhir/r4")
 }
