@@ -874,12 +874,19 @@ mod browser {
         find(c, css).await.click().await.unwrap();
     }
 
+    /// Only the element or the deadline ends the wait: a find that races the page's navigation
+    /// (Chromium's "aborted by navigation", seen once in CI) is tried again.
     async fn wait_for(c: &Client, css: &str, expected: &str) -> Element {
-        c.wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("expected {expected} ({css}): {e}"))
+        let until = std::time::Instant::now() + WAIT;
+        loop {
+            match c.find(Locator::Css(css)).await {
+                Ok(e) => return e,
+                Err(e) if std::time::Instant::now() >= until => {
+                    panic!("expected {expected} ({css}): {e}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     async fn sign_in(c: &Client, base: &str, user: &str) {
